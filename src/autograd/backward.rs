@@ -1,0 +1,215 @@
+//! The backward walk: topological order, then each node's gradient rule in reverse.
+
+use super::grad_mode::{check_finite, is_anomaly_enabled, NoGradGuard};
+use crate::tensor::{Array, Tensor};
+use std::collections::{HashMap, HashSet};
+
+impl Tensor {
+    /// Computes the gradient of this scalar with respect to every leaf that requires grad, and
+    /// adds it into their `.grad`, as `loss.backward()`. The graph is freed afterwards.
+    ///
+    /// # Panics
+    /// Panics if the tensor has more than one element, does not require grad, or its graph was
+    /// already freed by an earlier backward.
+    #[track_caller]
+    pub fn backward(&self) {
+        let n = self.numel();
+        assert!(
+            n == 1,
+            "backward: grad can be implicitly created only for scalar outputs (shape {:?}); use backward_with",
+            self.shape()
+        );
+        let shape = self.shape();
+        self.backward_with(Array::full(&shape, 1.0), false);
+    }
+
+    /// Backward from a non-scalar output with an explicit output gradient (as
+    /// `tensor.backward(gradient)`), optionally keeping the graph for another backward
+    /// (`retain_graph`).
+    ///
+    /// # Panics
+    /// Panics if `grad`'s shape differs from the tensor's, the tensor does not require grad, or
+    /// the graph was freed by an earlier backward.
+    #[track_caller]
+    pub fn backward_with(&self, grad: Array, retain_graph: bool) {
+        assert!(
+            self.requires_grad(),
+            "backward: element 0 of tensors does not require grad and does not have a grad_fn"
+        );
+        assert_eq!(
+            grad.shape(),
+            &self.shape()[..],
+            "backward: gradient shape {:?} does not match output shape {:?}",
+            grad.shape(),
+            self.shape()
+        );
+        // Gradient rules work on arrays and build no graph; this guard also keeps user hooks
+        // that compute with tensors from recording.
+        let _no_grad = NoGradGuard::new();
+        let order = topological_order(self);
+        let anomaly = is_anomaly_enabled();
+        let mut grads: HashMap<usize, Array> = HashMap::new();
+        grads.insert(self.id(), grad);
+        for t in order.iter().rev() {
+            let Some(g) = grads.remove(&t.id()) else {
+                continue;
+            };
+            let g = t.run_hooks(g);
+            let Some(node) = &t.0.node else {
+                accumulate(t, g);
+                continue;
+            };
+            if t.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
+                accumulate(t, g.clone());
+            }
+            let mut state = node.lock();
+            let Some(s) = state.as_ref() else {
+                panic!(
+                    "backward: trying to backward through the graph a second time (or directly access \
+                     saved tensors after they have already been freed; {} was freed). Call \
+                     backward_with(grad, true) (retain_graph) the first time",
+                    node.name()
+                );
+            };
+            let input_grads = {
+                let out = t.array();
+                s.op.backward(&s.inputs, &out, &g)
+            };
+            debug_assert_eq!(input_grads.len(), s.inputs.len(), "{}: one gradient per input", node.name());
+            for (input, ig) in s.inputs.iter().zip(input_grads) {
+                let Some(ig) = ig else { continue };
+                if !input.requires_grad() {
+                    continue;
+                }
+                if anomaly {
+                    check_finite(node.name(), "backward", &ig);
+                }
+                // Un-broadcast once, here, for every op.
+                let ig = {
+                    let a = input.array();
+                    if ig.shape() == a.shape() {
+                        ig
+                    } else {
+                        ig.sum_to(a.shape())
+                    }
+                };
+                match grads.get_mut(&input.id()) {
+                    Some(acc) => acc.add_assign(&ig),
+                    None => {
+                        grads.insert(input.id(), ig);
+                    }
+                }
+            }
+            if !retain_graph {
+                *state = None;
+            }
+        }
+    }
+}
+
+fn accumulate(t: &Tensor, g: Array) {
+    let mut slot = t.grad_mut();
+    match slot.as_mut() {
+        Some(acc) => acc.add_assign(&g),
+        None => *slot = Some(g),
+    }
+}
+
+/// Tensors reachable from `root` through recorded ops, each after all of its inputs.
+/// Iterative, so a deep graph cannot overflow the stack.
+fn topological_order(root: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut visited = HashSet::new();
+    // (tensor, whether its inputs have been pushed)
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !visited.insert(t.id()) {
+            continue;
+        }
+        let inputs = t.op_inputs();
+        stack.push((t, true));
+        for input in inputs {
+            if input.requires_grad() && !visited.contains(&input.id()) {
+                stack.push((input, false));
+            }
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn gradients_accumulate_across_backward_calls() {
+        let x = Tensor::from_slice(&[1.0, 2.0], &[2]).set_requires_grad(true);
+        (&x * 3.0).sum().backward();
+        (&x * 3.0).sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![6.0, 6.0]);
+        x.zero_grad();
+        assert!(x.grad().is_none());
+    }
+
+    #[test]
+    fn a_value_used_twice_gets_both_contributions() {
+        // y = x·x + x  =>  dy/dx = 2x + 1
+        let x = Tensor::from_slice(&[3.0], &[1]).set_requires_grad(true);
+        (&(&x * &x) + &x).sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![7.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "backward through the graph a second time")]
+    fn backward_through_a_freed_graph_panics() {
+        let x = Tensor::from_slice(&[1.0], &[1]).set_requires_grad(true);
+        let y = (&x * 2.0).sum();
+        y.backward();
+        y.backward();
+    }
+
+    #[test]
+    fn retain_graph_allows_a_second_backward() {
+        let x = Tensor::from_slice(&[1.0], &[1]).set_requires_grad(true);
+        let y = (&x * 2.0).sum();
+        y.backward_with(crate::Array::scalar(1.0), true);
+        y.backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![4.0]);
+    }
+
+    #[test]
+    fn non_leaf_grads_only_when_retained() {
+        let x = Tensor::from_slice(&[1.0, 2.0], &[2]).set_requires_grad(true);
+        let h = &x * 2.0;
+        let k = &x * 3.0;
+        h.retain_grad();
+        (&h + &k).sum().backward();
+        assert_eq!(h.grad().unwrap().to_vec(), vec![1.0, 1.0]);
+        assert!(k.grad().is_none());
+        assert!(!h.is_leaf() && x.is_leaf());
+    }
+
+    #[test]
+    fn deep_graph_does_not_overflow_the_stack() {
+        let x = Tensor::from_slice(&[1.0], &[1]).set_requires_grad(true);
+        let mut y = x.clone();
+        for _ in 0..100_000 {
+            y = &y + 1.0;
+        }
+        y.sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
+        // Dropping a long chain must not overflow either.
+        drop(y);
+    }
+
+    #[test]
+    fn detach_cuts_the_graph() {
+        let x = Tensor::from_slice(&[2.0], &[1]).set_requires_grad(true);
+        let y = (&x * 2.0).detach();
+        assert!(!y.requires_grad() && y.is_leaf());
+    }
+}

@@ -1,0 +1,441 @@
+//! `Array`: a contiguous row-major buffer of `f32` with a shape, and the kernels that work on it.
+//!
+//! Arrays know nothing of autograd: ops compute their forward and backward passes on arrays, and
+//! the graph lives in [`Tensor`](crate::Tensor). Matrix products go through the `gemm` crate
+//! (AVX2/AVX-512 kernels, threads above a size threshold); elementwise loops run over slices.
+
+use super::shape::{broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides};
+use std::fmt;
+
+/// A contiguous, row-major n-dimensional array of `f32`.
+#[derive(Clone, PartialEq)]
+pub struct Array {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Array {
+    /// An array of `shape` holding `data` in row-major order.
+    ///
+    /// # Panics
+    /// Panics if `data.len()` is not the product of `shape`.
+    #[track_caller]
+    pub fn new(shape: &[usize], data: Vec<f32>) -> Self {
+        assert_eq!(
+            numel(shape),
+            data.len(),
+            "Array::new: shape {shape:?} needs {} elements, got {}",
+            numel(shape),
+            data.len()
+        );
+        Array {
+            shape: shape.to_vec(),
+            data,
+        }
+    }
+
+    /// An array of `shape` filled with `value`.
+    pub fn full(shape: &[usize], value: f32) -> Self {
+        Array {
+            shape: shape.to_vec(),
+            data: vec![value; numel(shape)],
+        }
+    }
+
+    /// An array of zeros.
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, 0.0)
+    }
+
+    /// A 0-d array holding `value`.
+    pub fn scalar(value: f32) -> Self {
+        Array {
+            shape: vec![],
+            data: vec![value],
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of dims.
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The elements in row-major order, writable.
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The elements, consuming the array.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// The same elements under another shape.
+    ///
+    /// # Panics
+    /// Panics if the element counts differ.
+    #[track_caller]
+    pub fn into_shape(mut self, shape: &[usize]) -> Self {
+        assert_eq!(
+            numel(shape),
+            self.data.len(),
+            "reshape: cannot view shape {:?} as {shape:?}",
+            self.shape
+        );
+        self.shape = shape.to_vec();
+        self
+    }
+
+    /// Applies `f` to every element.
+    pub fn map(&self, f: impl Fn(f32) -> f32) -> Array {
+        Array {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(|&v| f(v)).collect(),
+        }
+    }
+
+    /// Applies `f` to every element in place.
+    pub fn map_inplace(&mut self, f: impl Fn(f32) -> f32) {
+        for v in &mut self.data {
+            *v = f(*v);
+        }
+    }
+
+    /// Combines two arrays of the same shape elementwise.
+    ///
+    /// # Panics
+    /// Panics if the shapes differ.
+    #[track_caller]
+    pub fn zip_map(&self, other: &Array, f: impl Fn(f32, f32) -> f32) -> Array {
+        assert_eq!(
+            self.shape, other.shape,
+            "zip_map: shapes {:?} and {:?} differ",
+            self.shape, other.shape
+        );
+        Array {
+            shape: self.shape.clone(),
+            data: self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
+        }
+    }
+
+    /// Combines three arrays of the same shape elementwise.
+    #[track_caller]
+    pub fn zip3_map(&self, b: &Array, c: &Array, f: impl Fn(f32, f32, f32) -> f32) -> Array {
+        assert!(
+            self.shape == b.shape && b.shape == c.shape,
+            "zip3_map: shapes {:?}, {:?} and {:?} differ",
+            self.shape,
+            b.shape,
+            c.shape
+        );
+        let data = self
+            .data
+            .iter()
+            .zip(&b.data)
+            .zip(&c.data)
+            .map(|((&x, &y), &z)| f(x, y, z))
+            .collect();
+        Array {
+            shape: self.shape.clone(),
+            data,
+        }
+    }
+
+    /// Combines two arrays elementwise under broadcasting; `op` names the caller in the panic.
+    ///
+    /// # Panics
+    /// Panics if the shapes do not broadcast.
+    #[track_caller]
+    pub fn broadcast_zip(&self, other: &Array, op: &str, f: impl Fn(f32, f32) -> f32) -> Array {
+        if self.shape == other.shape {
+            return self.zip_map(other, f);
+        }
+        if other.data.len() == 1 && other.ndim() <= self.ndim() {
+            let b = other.data[0];
+            return Array {
+                shape: self.shape.clone(),
+                data: self.data.iter().map(|&a| f(a, b)).collect(),
+            };
+        }
+        if self.data.len() == 1 && self.ndim() <= other.ndim() {
+            let a = self.data[0];
+            return Array {
+                shape: other.shape.clone(),
+                data: other.data.iter().map(|&b| f(a, b)).collect(),
+            };
+        }
+        let shape = broadcast_shape(&self.shape, &other.shape).unwrap_or_else(|| {
+            panic!(
+                "{op}: shapes {:?} and {:?} cannot be broadcast together",
+                self.shape, other.shape
+            )
+        });
+        let sa = broadcast_strides(&self.shape, &shape);
+        let sb = broadcast_strides(&other.shape, &shape);
+        let mut data = Vec::with_capacity(numel(&shape));
+        for_each_offset(&shape, [&sa, &sb], |[i, j]| {
+            data.push(f(self.data[i], other.data[j]))
+        });
+        Array { shape, data }
+    }
+
+    /// Adds `other` (same shape) into `self`.
+    ///
+    /// # Panics
+    /// Panics if the shapes differ.
+    #[track_caller]
+    pub fn add_assign(&mut self, other: &Array) {
+        assert_eq!(
+            self.shape, other.shape,
+            "add_assign: shapes {:?} and {:?} differ",
+            self.shape, other.shape
+        );
+        for (a, &b) in self.data.iter_mut().zip(&other.data) {
+            *a += b;
+        }
+    }
+
+    /// Sums this array down to `target`, the inverse of broadcasting `target` up to this shape:
+    /// the gradient of a broadcast input.
+    ///
+    /// # Panics
+    /// Panics if `target` does not broadcast to this shape.
+    #[track_caller]
+    pub fn sum_to(&self, target: &[usize]) -> Array {
+        if self.shape == target {
+            return self.clone();
+        }
+        assert!(
+            broadcast_shape(target, &self.shape).as_deref() == Some(&self.shape[..]),
+            "sum_to: shape {target:?} does not broadcast to {:?}",
+            self.shape
+        );
+        let mut out = Array::zeros(target);
+        if out.data.len() == 1 {
+            out.data[0] = self.sum_all();
+            return out;
+        }
+        // Common case: bias gradient, [N, F] -> [F] or [1, F].
+        if numel(target) == *self.shape.last().unwrap_or(&1)
+            && target.last() == self.shape.last()
+        {
+            let f = out.data.len();
+            for row in self.data.chunks_exact(f) {
+                for (o, &v) in out.data.iter_mut().zip(row) {
+                    *o += v;
+                }
+            }
+            return out;
+        }
+        let st = broadcast_strides(target, &self.shape);
+        let own = strides(&self.shape);
+        for_each_offset(&self.shape, [&own, &st], |[i, j]| out.data[j] += self.data[i]);
+        out
+    }
+
+    /// The sum of all elements, accumulated in `f64`.
+    pub fn sum_all(&self) -> f32 {
+        self.data.iter().map(|&v| v as f64).sum::<f64>() as f32
+    }
+
+    /// Reduces along `dim` with `f(acc, value)` starting from `init`; the dim is removed.
+    pub fn reduce_dim(&self, dim: usize, init: f32, f: impl Fn(f32, f32) -> f32) -> Array {
+        let (outer, n, inner) = split_at_dim(&self.shape, dim);
+        let mut out = vec![init; outer * inner];
+        for o in 0..outer {
+            let src = &self.data[o * n * inner..(o + 1) * n * inner];
+            let dst = &mut out[o * inner..(o + 1) * inner];
+            for row in src.chunks_exact(inner.max(1)).take(n) {
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    *d = f(*d, v);
+                }
+            }
+        }
+        let mut shape = self.shape.clone();
+        if !shape.is_empty() {
+            shape.remove(dim);
+        }
+        Array { shape, data: out }
+    }
+
+    /// Copies with dims `d0` and `d1` swapped.
+    pub fn transpose(&self, d0: usize, d1: usize) -> Array {
+        if d0 == d1 || self.ndim() < 2 {
+            return self.clone();
+        }
+        let mut shape = self.shape.clone();
+        shape.swap(d0, d1);
+        let mut src = strides(&self.shape);
+        src.swap(d0, d1);
+        let mut data = Vec::with_capacity(self.data.len());
+        for_each_offset(&shape, [&src], |[i]| data.push(self.data[i]));
+        Array { shape, data }
+    }
+
+    /// Gives the value at a multi-index.
+    ///
+    /// # Panics
+    /// Panics if the index is out of bounds.
+    #[track_caller]
+    pub fn at(&self, index: &[usize]) -> f32 {
+        assert_eq!(index.len(), self.ndim(), "at: index {index:?} for shape {:?}", self.shape);
+        let st = strides(&self.shape);
+        let mut off = 0;
+        for ((&i, &n), &s) in index.iter().zip(&self.shape).zip(&st) {
+            assert!(i < n, "at: index {index:?} is out of bounds for shape {:?}", self.shape);
+            off += i * s;
+        }
+        self.data[off]
+    }
+}
+
+impl fmt::Debug for Array {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Array(shape={:?}, data={:?})", self.shape, self.data)
+    }
+}
+
+/// How a matrix operand is laid out in its buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    /// The elements.
+    pub data: &'a [f32],
+    /// Row stride in elements.
+    pub rs: usize,
+    /// Column stride in elements.
+    pub cs: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major `rows × cols` matrix, optionally read transposed.
+    pub fn new(data: &'a [f32], cols: usize, transposed: bool) -> Self {
+        if transposed {
+            MatRef { data, rs: 1, cs: cols }
+        } else {
+            MatRef { data, rs: cols, cs: 1 }
+        }
+    }
+}
+
+/// Products at or above this many multiply-adds use the thread pool; below it the cost of
+/// waking threads outweighs the work.
+pub const PARALLEL_THRESHOLD: usize = 1 << 20;
+
+/// `dst[m×n] = (accumulate ? dst : 0) + a[m×k] · b[k×n]`, with `dst` row-major and `a`, `b` read
+/// through their strides (so transposes cost nothing).
+pub fn gemm(m: usize, n: usize, k: usize, dst: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+    assert!(dst.len() >= m * n, "gemm: destination too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let max_a = (m - 1) * a.rs + (k - 1) * a.cs;
+    let max_b = (k - 1) * b.rs + (n - 1) * b.cs;
+    assert!(max_a < a.data.len() && max_b < b.data.len(), "gemm: operand too small");
+    let parallelism = if m * n * k >= PARALLEL_THRESHOLD {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the asserts above keep every index the kernel touches inside the three slices,
+    // and `dst` does not alias `a` or `b` (it is a unique borrow).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_to_undoes_broadcast() {
+        let a = Array::new(&[2, 3], vec![1., 2., 3., 4., 5., 6.]);
+        assert_eq!(a.sum_to(&[3]).data(), &[5., 7., 9.]);
+        assert_eq!(a.sum_to(&[2, 1]).data(), &[6., 15.]);
+        assert_eq!(a.sum_to(&[]).data(), &[21.]);
+        assert_eq!(a.sum_to(&[1, 3]).shape(), &[1, 3]);
+    }
+
+    #[test]
+    fn broadcast_zip_matches_manual() {
+        let a = Array::new(&[2, 1], vec![10., 20.]);
+        let b = Array::new(&[3], vec![1., 2., 3.]);
+        let c = a.broadcast_zip(&b, "add", |x, y| x + y);
+        assert_eq!(c.shape(), &[2, 3]);
+        assert_eq!(c.data(), &[11., 12., 13., 21., 22., 23.]);
+    }
+
+    #[test]
+    fn gemm_with_transposed_operands() {
+        // a = [[1,2],[3,4]], b = [[5,6],[7,8]]; aᵀ·b = [[26,30],[38,44]]
+        let a = [1., 2., 3., 4.];
+        let b = [5., 6., 7., 8.];
+        let mut c = [0.0; 4];
+        gemm(2, 2, 2, &mut c, MatRef::new(&a, 2, true), MatRef::new(&b, 2, false), false);
+        assert_eq!(c, [26., 30., 38., 44.]);
+        gemm(2, 2, 2, &mut c, MatRef::new(&a, 2, false), MatRef::new(&b, 2, true), true);
+        // a·bᵀ = [[17,23],[39,53]] added on top
+        assert_eq!(c, [43., 53., 77., 97.]);
+    }
+
+    #[test]
+    fn reduce_and_transpose() {
+        let a = Array::new(&[2, 3], vec![1., 2., 3., 4., 5., 6.]);
+        assert_eq!(a.reduce_dim(0, 0.0, |s, v| s + v).data(), &[5., 7., 9.]);
+        assert_eq!(a.reduce_dim(1, f32::MIN, f32::max).data(), &[3., 6.]);
+        let t = a.transpose(0, 1);
+        assert_eq!(t.shape(), &[3, 2]);
+        assert_eq!(t.data(), &[1., 4., 2., 5., 3., 6.]);
+    }
+}
