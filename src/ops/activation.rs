@@ -1,0 +1,212 @@
+//! Activation functions: `sigmoid tanh relu leaky_relu gelu elu silu`, each stable for large |x|.
+
+use crate::autograd::Backward;
+use crate::tensor::{Array, Tensor};
+
+/// `1/(1+e⁻ˣ)` without overflow: for negative x it is computed as `eˣ/(1+eˣ)`.
+pub(crate) fn sigmoid_f32(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+/// 1/√(2π)
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+fn gelu_f32(x: f32) -> f32 {
+    let x = x as f64;
+    (0.5 * x * (1.0 + libm::erf(x * FRAC_1_SQRT_2))) as f32
+}
+
+fn gelu_grad(x: f32) -> f32 {
+    let x = x as f64;
+    let cdf = 0.5 * (1.0 + libm::erf(x * FRAC_1_SQRT_2));
+    let pdf = FRAC_1_SQRT_2PI * (-0.5 * x * x).exp();
+    (cdf + x * pdf) as f32
+}
+
+impl Tensor {
+    /// The logistic function `1/(1+e⁻ˣ)` elementwise, as `torch.sigmoid`.
+    pub fn sigmoid(&self) -> Tensor {
+        Tensor::from_op(self.array().map(sigmoid_f32), &[self], SigmoidBackward)
+    }
+
+    /// Hyperbolic tangent elementwise, as `torch.tanh`.
+    pub fn tanh(&self) -> Tensor {
+        Tensor::from_op(self.array().map(f32::tanh), &[self], TanhBackward)
+    }
+
+    /// `max(x, 0)` elementwise, as `torch.relu`.
+    pub fn relu(&self) -> Tensor {
+        Tensor::from_op(self.array().map(|v| if v > 0.0 { v } else { 0.0 }), &[self], ReluBackward)
+    }
+
+    /// `x` for `x > 0`, else `negative_slope·x`, as `F.leaky_relu` (PyTorch's default slope is 0.01).
+    pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
+        let s = negative_slope;
+        Tensor::from_op(self.array().map(|v| if v > 0.0 { v } else { v * s }), &[self], LeakyReluBackward(s))
+    }
+
+    /// GELU in its exact form `x·Φ(x) = x/2·(1 + erf(x/√2))`, as `F.gelu` (approximate='none').
+    pub fn gelu(&self) -> Tensor {
+        Tensor::from_op(self.array().map(gelu_f32), &[self], GeluBackward)
+    }
+
+    /// `x` for `x > 0`, else `alpha·(eˣ − 1)`, as `F.elu` (PyTorch's default alpha is 1).
+    pub fn elu(&self, alpha: f32) -> Tensor {
+        let a = alpha;
+        Tensor::from_op(self.array().map(|v| if v > 0.0 { v } else { a * v.exp_m1() }), &[self], EluBackward(a))
+    }
+
+    /// `x·sigmoid(x)` elementwise (swish), as `F.silu`.
+    pub fn silu(&self) -> Tensor {
+        Tensor::from_op(self.array().map(|v| v * sigmoid_f32(v)), &[self], SiluBackward)
+    }
+}
+
+/// dσ/dx = σ(1 − σ) = out·(1 − out).
+struct SigmoidBackward;
+impl Backward for SigmoidBackward {
+    fn name(&self) -> &'static str {
+        "SigmoidBackward0"
+    }
+    fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
+        vec![Some(grad.zip_map(out, |g, s| g * s * (1.0 - s)))]
+    }
+}
+
+/// d tanh/dx = 1 − tanh² = 1 − out².
+struct TanhBackward;
+impl Backward for TanhBackward {
+    fn name(&self) -> &'static str {
+        "TanhBackward0"
+    }
+    fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
+        vec![Some(grad.zip_map(out, |g, t| g * (1.0 - t * t)))]
+    }
+}
+
+/// d relu/dx = 1 where x > 0, else 0 (PyTorch also gives 0 at exactly 0).
+struct ReluBackward;
+impl Backward for ReluBackward {
+    fn name(&self) -> &'static str {
+        "ReluBackward0"
+    }
+    fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
+        // out > 0 exactly where x > 0, so the input need not be read.
+        vec![Some(grad.zip_map(out, |g, o| if o > 0.0 { g } else { 0.0 }))]
+    }
+}
+
+/// d/dx = 1 where x > 0, else the slope (also at exactly 0, as PyTorch).
+struct LeakyReluBackward(f32);
+impl Backward for LeakyReluBackward {
+    fn name(&self) -> &'static str {
+        "LeakyReluBackward0"
+    }
+    fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        let s = self.0;
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| if x > 0.0 { g } else { g * s }))]
+    }
+}
+
+/// d gelu/dx = Φ(x) + x·φ(x).
+struct GeluBackward;
+impl Backward for GeluBackward {
+    fn name(&self) -> &'static str {
+        "GeluBackward0"
+    }
+    fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| g * gelu_grad(x)))]
+    }
+}
+
+/// d elu/dx = 1 where x > 0, else alpha·eˣ (alpha at exactly 0, as PyTorch).
+struct EluBackward(f32);
+impl Backward for EluBackward {
+    fn name(&self) -> &'static str {
+        "EluBackward0"
+    }
+    fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        let a = self.0;
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| if x > 0.0 { g } else { g * a * x.exp() }))]
+    }
+}
+
+/// d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))).
+struct SiluBackward;
+impl Backward for SiluBackward {
+    fn name(&self) -> &'static str {
+        "SiluBackward0"
+    }
+    fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
+            let s = sigmoid_f32(x);
+            g * s * (1.0 + x * (1.0 - s))
+        }))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_grad, randn};
+    use crate::Tensor;
+
+    fn away_from_zero() -> Tensor {
+        Tensor::from_slice(&[-3.0, -1.2, -0.4, 0.3, 0.9, 2.5], &[2, 3]).set_requires_grad(true)
+    }
+
+    #[test]
+    fn activations_gradcheck() {
+        let x = randn(&[3, 4]);
+        check_grad(|t| t[0].sigmoid(), &[x.clone()]);
+        check_grad(|t| t[0].tanh(), &[x.clone()]);
+        check_grad(|t| t[0].gelu(), &[x.clone()]);
+        check_grad(|t| t[0].silu(), &[x]);
+        let k = away_from_zero();
+        check_grad(|t| t[0].relu(), &[k.clone()]);
+        check_grad(|t| t[0].leaky_relu(0.1), &[k.clone()]);
+        check_grad(|t| t[0].elu(1.5), &[k]);
+    }
+
+    #[test]
+    fn kinks_at_zero_take_pytorchs_values() {
+        let x = Tensor::from_slice(&[0.0], &[1]).set_requires_grad(true);
+        x.relu().sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![0.0]);
+        x.zero_grad();
+        x.leaky_relu(0.1).sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![0.1]);
+        x.zero_grad();
+        x.elu(2.0).sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![2.0]);
+    }
+
+    #[test]
+    fn stable_for_large_inputs() {
+        let x = Tensor::from_slice(&[-1000.0, -100.0, 100.0, 1000.0], &[4]);
+        let s = x.sigmoid().to_vec();
+        assert!(s[0] == 0.0 && s[1] < 1e-40 && s[2] == 1.0 && s[3] == 1.0, "{s:?}");
+        assert_eq!(x.tanh().to_vec(), vec![-1.0, -1.0, 1.0, 1.0]);
+        let s = x.silu().to_vec();
+        assert!(s[0] == 0.0 && s[1].abs() < 1e-40 && s[2] == 100.0 && s[3] == 1000.0, "{s:?}");
+        assert_eq!(x.gelu().to_vec(), vec![-0.0, -0.0, 100.0, 1000.0]);
+        assert_eq!(x.elu(1.0).to_vec(), vec![-1.0, -1.0, 100.0, 1000.0]);
+        for v in x.set_requires_grad(true).sigmoid().to_vec() {
+            assert!(v.is_finite());
+        }
+    }
+
+    #[test]
+    fn known_values() {
+        // gelu(1) = 0.5·(1 + erf(1/√2)) = 0.8413447
+        let g = Tensor::from_slice(&[1.0], &[1]).gelu().item();
+        assert!((g - 0.841_344_7).abs() < 1e-6);
+        let s = Tensor::from_slice(&[0.0], &[1]).sigmoid().item();
+        assert_eq!(s, 0.5);
+    }
+}
