@@ -39,6 +39,7 @@
 
 pub mod autograd;
 mod error;
+pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod optim;
