@@ -38,6 +38,7 @@
 #![allow(clippy::upper_case_acronyms)]
 
 pub mod autograd;
+pub mod data;
 mod error;
 pub mod io;
 pub mod nn;

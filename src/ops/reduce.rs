@@ -173,12 +173,10 @@ fn keep(out: Array, input: &Tensor, d: usize, keepdim: bool) -> Array {
 }
 
 /// Broadcasts a reduced gradient back over the input's shape, restoring the reduced `dim` as
-/// size 1 when it was dropped, and scales it.
-fn expand_back(grad: &Array, input_shape: &[usize], dim: Option<usize>, scale: f32) -> Array {
-    let full = Array::full(input_shape, scale);
+/// size 1 when it was dropped, and divides it by `divisor` (as PyTorch's `grad / numel`).
+fn expand_back(grad: &Array, input_shape: &[usize], dim: Option<usize>, divisor: f32) -> Array {
     if grad.len() == 1 {
-        let g = grad.data()[0];
-        return full.map(|v| v * g);
+        return Array::full(input_shape, grad.data()[0] / divisor);
     }
     let g = match dim {
         Some(d) if grad.ndim() + 1 == input_shape.len() => {
@@ -188,7 +186,7 @@ fn expand_back(grad: &Array, input_shape: &[usize], dim: Option<usize>, scale: f
         }
         _ => grad.clone(),
     };
-    full.broadcast_zip(&g, "sum", |s, g| s * g)
+    Array::zeros(input_shape).broadcast_zip(&g, "sum", |_, g| g / divisor)
 }
 
 /// d(Σx)/dx = 1 for every element.
@@ -209,7 +207,7 @@ impl Backward for MeanBackward {
         "MeanBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(expand_back(grad, inputs[0].array().shape(), self.1, 1.0 / self.0))]
+        vec![Some(expand_back(grad, inputs[0].array().shape(), self.1, self.0))]
     }
 }
 

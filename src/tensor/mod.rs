@@ -27,7 +27,8 @@ pub type Hook = Box<dyn Fn(&Array) -> Option<Array> + Send + Sync>;
 /// let y = Tensor::from_slice(&[4.0, 5.0, 6.0], &[3]).set_requires_grad(true);
 /// let out = (&x * &y).mean();
 /// out.backward();
-/// assert_eq!(x.grad().unwrap().to_vec(), vec![4.0 / 3.0, 5.0 / 3.0, 2.0]);
+/// // d mean(x·y)/dx = y/3
+/// assert_eq!(x.grad().unwrap().to_vec(), vec![4.0 * (1.0 / 3.0), 5.0 * (1.0 / 3.0), 2.0]);
 /// ```
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<TensorInner>);

@@ -54,7 +54,9 @@ pub fn broadcast_strides(shape: &[usize], target: &[usize]) -> Vec<usize> {
 /// Panics with `op` in the message if the dim is out of range.
 #[track_caller]
 pub fn resolve_dim(op: &str, dim: isize, ndim: usize) -> usize {
-    let d = if dim < 0 { dim + ndim as isize } else { dim };
+    // A 0-d tensor accepts dim 0 and -1, as PyTorch does.
+    let n = ndim.max(1) as isize;
+    let d = if dim < 0 { dim + n } else { dim };
     assert!(
         d >= 0 && (d as usize) < ndim.max(1),
         "{op}: dim {dim} is out of range for a tensor with {ndim} dims"
@@ -137,5 +139,8 @@ mod tests {
     #[test]
     fn negative_dims_count_from_the_end() {
         assert_eq!(resolve_dim("x", -1, 3), 2);
+        // 0-d tensors accept 0 and -1, as in PyTorch.
+        assert_eq!(resolve_dim("x", -1, 0), 0);
+        assert_eq!(crate::Tensor::scalar(2.0).sum_dim(-1, false).item(), 2.0);
     }
 }

@@ -1,0 +1,126 @@
+//! Command-line flags (clap). Raw flags only: `main` turns them into validated options.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Examples:
+  backprop                                   train the default digits classifier (same as `backprop train`)
+  backprop train --config mlp.toml --out runs/mine --metrics metrics.jsonl
+  backprop predict --config mlp.toml --model runs/mine/model.safetensors --input x.csv --output y.csv --classes
+  backprop eval --config mlp.toml --model runs/mine/model.safetensors --data test.csv
+
+A config (TOML):
+  seed = 0
+  [model]
+  layers = [4, 16, 3]          # inputs, hidden sizes..., outputs
+  activation = \"relu\"          # relu sigmoid tanh leaky_relu gelu elu silu
+  batch_norm = false
+  dropout = 0.0
+  init = \"default\"             # default xavier_uniform xavier_normal kaiming_uniform kaiming_normal
+  [data]
+  train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
+  test = 0.2                   # a fraction of train (stratified for classifiers), or a file
+  target = \"label\"             # CSV target column (default: the last)
+  standardize = true
+  [train]
+  loss = \"cross_entropy\"       # mse cross_entropy bce_with_logits l1 smooth_l1
+  optimizer = \"adam\"           # sgd adam adamw rmsprop (lr momentum nesterov dampening weight_decay betas eps alpha amsgrad centered)
+  lr = 0.01
+  scheduler = \"none\"           # none step multistep exponential cosine (step_size milestones gamma t_max eta_min)
+  epochs = 100
+  batch_size = 16              # 0 = full batch
+  shuffle = true
+  clip_grad_norm = 1.0         # optional
+  l1 = 0.0                     # L1 penalty on all parameters
+  early_stopping = 10          # optional: patience in epochs on the validation loss (needs validation)
+
+Relative paths in a config resolve against the config file's folder.";
+
+/// Train, evaluate and run multi-layer perceptrons from files, with PyTorch-compatible weights.
+#[derive(Parser, Debug)]
+#[command(name = "backprop", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train an MLP (with no --config: the default classifier on the embedded digits dataset).
+    #[command(after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
+Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder\n\
+(--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and\n\
+validation/test metrics when there is such data.")]
+    Train(TrainArgs),
+    /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
+    #[command(after_help = "Example:\n  backprop predict --config mlp.toml --model model.safetensors --input x.csv --output y.npy\n\n\
+The input CSV has a header and feature columns only (or a 2-D .npy). Outputs are raw (no softmax),\n\
+one row per input row, as CSV with a header or as float32 .npy of shape [rows, outputs];\n\
+--classes writes the argmax class instead.")]
+    Predict(PredictArgs),
+    /// Evaluate a trained model on a dataset: loss, accuracy, per-class precision/recall and
+    /// confusion matrix for classifiers; MSE, MAE and R² for regressors.
+    #[command(after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv")]
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// The TOML config (default: the digits classifier).
+    #[arg(long, value_name = "C.toml")]
+    pub config: Option<PathBuf>,
+    /// Start from these weights (safetensors with PyTorch's names) instead of `init`.
+    #[arg(long, value_name = "W.safetensors")]
+    pub init: Option<PathBuf>,
+    /// Also write the final weights here.
+    #[arg(long, value_name = "OUT.safetensors")]
+    pub save: Option<PathBuf>,
+    /// Write per-epoch metrics here as JSON lines.
+    #[arg(long, value_name = "M.jsonl")]
+    pub metrics: Option<PathBuf>,
+    /// The run folder (created if missing; its parent must exist).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a checkpoint (model, optimizer, scheduler, epoch, RNG) every N epochs.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run whose folder holds checkpoint.safetensors.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// No progress output (errors and the final summary only).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The TOML config the model was trained with.
+    #[arg(long, value_name = "C.toml")]
+    pub config: PathBuf,
+    /// The trained weights.
+    #[arg(long, value_name = "W.safetensors")]
+    pub model: PathBuf,
+    /// Inputs: CSV with a header (feature columns only) or .npy.
+    #[arg(long, value_name = "X.csv|X.npy")]
+    pub input: PathBuf,
+    /// Where to write outputs: .csv or .npy.
+    #[arg(long, value_name = "Y.csv|Y.npy")]
+    pub output: PathBuf,
+    /// Write the predicted class (argmax) instead of raw outputs.
+    #[arg(long)]
+    pub classes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The TOML config the model was trained with.
+    #[arg(long, value_name = "C.toml")]
+    pub config: PathBuf,
+    /// The trained weights.
+    #[arg(long, value_name = "W.safetensors")]
+    pub model: PathBuf,
+    /// The dataset: a CSV path or a built-in name (xor, digits, iris).
+    #[arg(long, value_name = "D")]
+    pub data: String,
+}

@@ -1,0 +1,259 @@
+//! [`DataLoader`]: cuts a dataset into mini-batches, as `torch.utils.data.DataLoader` with
+//! `drop_last=False`.
+
+use super::{gather_rows, Dataset};
+use crate::rng::Generator;
+use crate::{Array, Tensor};
+
+/// Yields `(x, y)` batches of a dataset's rows as tensors with `requires_grad = false`.
+///
+/// Without shuffling, batches are consecutive rows in order, and the last, partial batch is kept.
+/// With shuffling, each [`iter`](DataLoader::iter) draws a fresh permutation of the rows from the
+/// generator (`Generator::randperm`, as PyTorch's `RandomSampler` uses `torch.randperm`).
+/// A batch size of 0 (or above the row count) gives one batch of all rows.
+///
+/// # Examples
+/// ```
+/// use backprop::{data::{self, DataLoader}, rng::Generator};
+/// let ds = data::xor();
+/// let loader = DataLoader::new(&ds, 3, false);
+/// let batches: Vec<_> = loader.iter(&mut Generator::new(0)).collect();
+/// assert_eq!(batches.len(), 2);
+/// assert_eq!(batches[0].0.to_vec(), vec![0., 0., 0., 1., 1., 0.]);
+/// assert_eq!(batches[1].1.to_vec(), vec![0.]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct DataLoader<'a> {
+    x: &'a Array,
+    y: &'a Array,
+    batch_size: usize,
+    shuffle: bool,
+}
+
+impl<'a> DataLoader<'a> {
+    /// A loader over `dataset`'s rows; `batch_size = 0` means the full batch.
+    pub fn new(dataset: &'a Dataset, batch_size: usize, shuffle: bool) -> DataLoader<'a> {
+        Self::from_arrays(&dataset.x, &dataset.y, batch_size, shuffle)
+    }
+
+    /// A loader over the rows of `x` and `y` (any shapes with the same first dim).
+    ///
+    /// # Panics
+    /// Panics if either array is 0-d or their row counts differ.
+    #[track_caller]
+    pub fn from_arrays(
+        x: &'a Array,
+        y: &'a Array,
+        batch_size: usize,
+        shuffle: bool,
+    ) -> DataLoader<'a> {
+        assert!(
+            x.ndim() >= 1 && y.ndim() >= 1 && x.shape()[0] == y.shape()[0],
+            "DataLoader: x {:?} and y {:?} need the same number of rows",
+            x.shape(),
+            y.shape()
+        );
+        DataLoader {
+            x,
+            y,
+            batch_size,
+            shuffle,
+        }
+    }
+
+    /// The number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.x.shape()[0]
+    }
+
+    /// The effective batch size: `batch_size`, or the row count for 0 or anything larger.
+    pub fn batch_size(&self) -> usize {
+        let n = self.n_rows();
+        if self.batch_size == 0 || self.batch_size > n {
+            n
+        } else {
+            self.batch_size
+        }
+    }
+
+    /// The number of batches per pass, `ceil(n / batch_size)` (0 for no rows).
+    pub fn len(&self) -> usize {
+        let n = self.n_rows();
+        if n == 0 {
+            0
+        } else {
+            n.div_ceil(self.batch_size())
+        }
+    }
+
+    /// Whether a pass yields no batch (no rows).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One pass over the data. With shuffling, the permutation is drawn from `generator` now;
+    /// without, `generator` is left untouched.
+    pub fn iter(&self, generator: &mut Generator) -> Batches<'a> {
+        let order = self.shuffle.then(|| generator.randperm(self.n_rows()));
+        Batches {
+            x: self.x,
+            y: self.y,
+            order,
+            batch_size: self.batch_size(),
+            pos: 0,
+        }
+    }
+}
+
+/// The batches of one pass of a [`DataLoader`].
+#[derive(Debug)]
+pub struct Batches<'a> {
+    x: &'a Array,
+    y: &'a Array,
+    order: Option<Vec<usize>>,
+    batch_size: usize,
+    pos: usize,
+}
+
+/// The rows `start..end` of `a`, copied.
+fn row_range(a: &Array, start: usize, end: usize) -> Array {
+    let width: usize = a.shape()[1..].iter().product();
+    let mut shape = a.shape().to_vec();
+    shape[0] = end - start;
+    Array::new(&shape, a.data()[start * width..end * width].to_vec())
+}
+
+impl Iterator for Batches<'_> {
+    type Item = (Tensor, Tensor);
+
+    fn next(&mut self) -> Option<(Tensor, Tensor)> {
+        let n = self.x.shape()[0];
+        if self.pos >= n {
+            return None;
+        }
+        let end = (self.pos + self.batch_size).min(n);
+        let (x, y) = match &self.order {
+            Some(order) => {
+                let idx = &order[self.pos..end];
+                (gather_rows(self.x, idx), gather_rows(self.y, idx))
+            }
+            None => (
+                row_range(self.x, self.pos, end),
+                row_range(self.y, self.pos, end),
+            ),
+        };
+        self.pos = end;
+        Some((Tensor::from_array(x), Tensor::from_array(y)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left =
+            (self.x.shape()[0] - self.pos.min(self.x.shape()[0])).div_ceil(self.batch_size.max(1));
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Batches<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ds(n: usize) -> Dataset {
+        let x = Array::new(&[n, 2], (0..2 * n).map(|v| v as f32).collect());
+        let y = Array::new(&[n], (0..n).map(|v| v as f32).collect());
+        Dataset::from_arrays(x, y).unwrap()
+    }
+
+    fn rows_of(batches: &[(Tensor, Tensor)]) -> Vec<Vec<f32>> {
+        batches.iter().map(|(_, y)| y.to_vec()).collect()
+    }
+
+    #[test]
+    fn sequential_batches_keep_order_and_last_partial_batch() {
+        let d = ds(10);
+        let loader = DataLoader::new(&d, 4, false);
+        assert_eq!((loader.len(), loader.batch_size()), (3, 4));
+        let mut g = Generator::new(0);
+        let before = g.state();
+        let it = loader.iter(&mut g);
+        assert_eq!(it.len(), 3);
+        let batches: Vec<_> = it.collect();
+        assert_eq!(g.state(), before, "no shuffle must not consume randomness");
+        assert_eq!(
+            rows_of(&batches),
+            vec![vec![0., 1., 2., 3.], vec![4., 5., 6., 7.], vec![8., 9.]]
+        );
+        assert_eq!(batches[2].0.shape(), vec![2, 2]);
+        assert_eq!(batches[2].0.to_vec(), vec![16., 17., 18., 19.]);
+        assert!(batches
+            .iter()
+            .all(|(x, y)| !x.requires_grad() && !y.requires_grad()));
+    }
+
+    #[test]
+    fn full_batch_for_zero_or_oversized_batch_size() {
+        let d = ds(5);
+        for bs in [0, 5, 6, 1000] {
+            let loader = DataLoader::new(&d, bs, false);
+            let batches: Vec<_> = loader.iter(&mut Generator::new(0)).collect();
+            assert_eq!(batches.len(), 1, "batch size {bs}");
+            assert_eq!(batches[0].0.shape(), vec![5, 2]);
+        }
+        let empty = ds(0);
+        let loader = DataLoader::new(&empty, 0, true);
+        assert!(loader.is_empty());
+        assert_eq!(loader.iter(&mut Generator::new(0)).count(), 0);
+    }
+
+    #[test]
+    fn shuffled_batches_are_a_fresh_permutation_each_pass() {
+        let d = ds(10);
+        let loader = DataLoader::new(&d, 3, true);
+        let mut g = Generator::new(4);
+        let first: Vec<_> = loader.iter(&mut g).collect();
+        let second: Vec<_> = loader.iter(&mut g).collect();
+        assert_eq!(
+            first.iter().map(|(x, _)| x.shape()[0]).collect::<Vec<_>>(),
+            [3, 3, 3, 1]
+        );
+        let flat = |b: &[(Tensor, Tensor)]| rows_of(b).concat();
+        assert_ne!(flat(&first), flat(&second));
+        let mut sorted = flat(&first);
+        sorted.sort_by(f32::total_cmp);
+        assert_eq!(sorted, (0..10).map(|v| v as f32).collect::<Vec<_>>());
+        // x rows travel with their y.
+        for (x, y) in &first {
+            let (xv, yv) = (x.to_vec(), y.to_vec());
+            for (i, label) in yv.iter().enumerate() {
+                assert_eq!(xv[2 * i], 2.0 * label);
+            }
+        }
+        // The permutation is the generator's randperm.
+        let expected = Generator::new(4).randperm(10);
+        assert_eq!(
+            flat(&first),
+            expected.iter().map(|&i| i as f32).collect::<Vec<_>>()
+        );
+        // Same seed, same batches.
+        let again: Vec<_> = loader.iter(&mut Generator::new(4)).collect();
+        assert_eq!(flat(&again), flat(&first));
+    }
+
+    #[test]
+    fn from_arrays_with_2d_targets() {
+        let x = Array::zeros(&[3, 1]);
+        let y = Array::new(&[3, 2], vec![1., 2., 3., 4., 5., 6.]);
+        let loader = DataLoader::from_arrays(&x, &y, 2, false);
+        let b: Vec<_> = loader.iter(&mut Generator::new(0)).collect();
+        assert_eq!(b[1].1.shape(), vec![1, 2]);
+        assert_eq!(b[1].1.to_vec(), vec![5., 6.]);
+    }
+
+    #[test]
+    #[should_panic(expected = "DataLoader: x [3, 1] and y [2] need the same number of rows")]
+    fn mismatched_rows_panic() {
+        let (x, y) = (Array::zeros(&[3, 1]), Array::zeros(&[2]));
+        DataLoader::from_arrays(&x, &y, 1, false);
+    }
+}
