@@ -1,6 +1,6 @@
 //! Activation layers, as `torch.nn`'s: thin modules over the elementwise ops in
-//! `ops/activation.rs` (`ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`, `ELU`, `SiLU`), plus
-//! `Identity` and `Flatten`. None has parameters; all work on any shape.
+//! `ops/activation.rs` and `ops/softmax.rs` (`ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`,
+//! `ELU`, `SiLU`, `Softmax`, `LogSoftmax`), plus `Identity` and `Flatten`. None has parameters; all work on any shape.
 //!
 //! ```
 //! use backprop::nn::{LeakyReLU, Module, ReLU};
@@ -146,6 +146,62 @@ impl Module for SiLU {
     }
 }
 
+/// `exp(xᵢ) / Σⱼ exp(xⱼ)` along `dim`, as `torch.nn.Softmax(dim)`. PyTorch's `dim=None`
+/// (an implicit, deprecated choice of dim) is not offered: the dim is required.
+///
+/// For a classifier trained with `cross_entropy`, feed it the logits, not this module's output.
+#[derive(Clone, Copy)]
+pub struct Softmax {
+    /// The dim the probabilities sum to 1 along (negative counts from the end).
+    pub dim: isize,
+}
+
+impl Softmax {
+    /// A softmax along `dim`.
+    pub fn new(dim: isize) -> Self {
+        Softmax { dim }
+    }
+}
+
+impl Module for Softmax {
+    /// # Panics
+    /// Panics if `dim` is out of range.
+    #[track_caller]
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.softmax(self.dim)
+    }
+    fn extra_repr(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+}
+
+/// `log(softmax(x))` along `dim`, computed stably in one fused op, as
+/// `torch.nn.LogSoftmax(dim)` (the dim is required, as for [`Softmax`]).
+#[derive(Clone, Copy)]
+pub struct LogSoftmax {
+    /// The dim to normalise along (negative counts from the end).
+    pub dim: isize,
+}
+
+impl LogSoftmax {
+    /// A log-softmax along `dim`.
+    pub fn new(dim: isize) -> Self {
+        LogSoftmax { dim }
+    }
+}
+
+impl Module for LogSoftmax {
+    /// # Panics
+    /// Panics if `dim` is out of range.
+    #[track_caller]
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.log_softmax(self.dim)
+    }
+    fn extra_repr(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+}
+
 /// Returns its input unchanged (the same handle), as `torch.nn.Identity`.
 #[derive(Clone, Copy, Default)]
 pub struct Identity;
@@ -205,7 +261,9 @@ impl Module for Flatten {
     }
 }
 
-display_as_repr!(ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, SiLU, Identity, Flatten);
+display_as_repr!(
+    ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, SiLU, Softmax, LogSoftmax, Identity, Flatten
+);
 
 #[cfg(test)]
 mod tests {
@@ -214,7 +272,8 @@ mod tests {
 
     // Python (torch 2.15):
     // >>> for m in [nn.ReLU(), nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.GELU(),
-    // ...           nn.ELU(), nn.SiLU(), nn.Identity(), nn.Flatten()]: print(m)
+    // ...           nn.ELU(), nn.SiLU(), nn.Identity(), nn.Flatten(), nn.Softmax(dim=1),
+    // ...           nn.LogSoftmax(dim=-1)]: print(m)
     // ReLU()
     // LeakyReLU(negative_slope=0.01)
     // LeakyReLU(negative_slope=0.2)
@@ -225,6 +284,8 @@ mod tests {
     // SiLU()
     // Identity()
     // Flatten(start_dim=1, end_dim=-1)
+    // Softmax(dim=1)
+    // LogSoftmax(dim=-1)
     #[test]
     fn display_matches_pytorch() {
         let printed = [
@@ -238,6 +299,8 @@ mod tests {
             SiLU.to_string(),
             Identity.to_string(),
             Flatten::default().to_string(),
+            Softmax::new(1).to_string(),
+            LogSoftmax::new(-1).to_string(),
         ];
         assert_eq!(
             printed,
@@ -252,6 +315,8 @@ mod tests {
                 "SiLU()",
                 "Identity()",
                 "Flatten(start_dim=1, end_dim=-1)",
+                "Softmax(dim=1)",
+                "LogSoftmax(dim=-1)",
             ]
         );
     }
@@ -284,6 +349,24 @@ mod tests {
         assert_eq!(Identity.forward(&x).id(), x.id());
     }
 
+    // Python:
+    // >>> x = torch.tensor([[1., 2., 3.], [0., 0., -1.]])
+    // >>> nn.Softmax(dim=1)(x), nn.LogSoftmax(dim=0)(x)
+    // (tensor([[0.0900, 0.2447, 0.6652], [0.4223, 0.4223, 0.1554]]),
+    //  tensor([[-0.3133, -0.1269, -0.0181], [-1.3133, -2.1269, -4.0181]]))
+    #[test]
+    fn softmax_modules_match_pytorch() {
+        let x = Tensor::from_slice(&[1., 2., 3., 0., 0., -1.], &[2, 3]);
+        let want_sm = [0.0900, 0.2447, 0.6652, 0.4223, 0.4223, 0.1554];
+        let want_lsm = [-0.3133, -0.1269, -0.0181, -1.3133, -2.1269, -4.0181];
+        for (g, w) in Softmax::new(1).forward(&x).to_vec().iter().zip(want_sm) {
+            assert!((g - w).abs() < 1e-4, "{g} vs {w}");
+        }
+        for (g, w) in LogSoftmax::new(0).forward(&x).to_vec().iter().zip(want_lsm) {
+            assert!((g - w).abs() < 1e-4, "{g} vs {w}");
+        }
+    }
+
     #[test]
     fn flatten_shapes() {
         let x = Tensor::zeros(&[2, 3, 4, 5]);
@@ -302,7 +385,7 @@ mod tests {
     /// modules pass it through, away from the kinks at 0.
     #[test]
     fn gradcheck_through_modules() {
-        let mods: [&dyn Module; 8] = [
+        let mods: [&dyn Module; 10] = [
             &ReLU,
             &LeakyReLU::new(0.1),
             &Sigmoid,
@@ -311,6 +394,8 @@ mod tests {
             &ELU::new(0.7),
             &SiLU,
             &Flatten::default(),
+            &Softmax::new(1),
+            &LogSoftmax::new(-1),
         ];
         for m in mods {
             let x = randn(&[3, 2, 2]);

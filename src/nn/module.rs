@@ -319,11 +319,15 @@ pub trait Module: AsModule + Send + Sync {
     }
 
     /// The trainable parameters with their names (`"layers.0.weight"`), as `named_parameters()`.
+    /// A tensor shared by two layers (tied weights) is listed once, under its first name, so an
+    /// optimizer updates it once.
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut out = Vec::new();
+        let (mut out, mut seen) = (Vec::new(), HashSet::new());
         self.visit("", &mut |name, e| {
             if let Entry::Param(t) = e {
-                out.push((name.to_string(), t.clone()));
+                if seen.insert(t.id()) {
+                    out.push((name.to_string(), t.clone()));
+                }
             }
         });
         out
@@ -332,10 +336,12 @@ pub trait Module: AsModule + Send + Sync {
     /// The `f32` buffers with their names (`"1.running_mean"`), as `named_buffers()` (which
     /// also lists `num_batches_tracked`; here that is an [`Entry::Count`], in the state dict).
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        let mut out = Vec::new();
+        let (mut out, mut seen) = (Vec::new(), HashSet::new());
         self.visit("", &mut |name, e| {
             if let Entry::Buffer(t) = e {
-                out.push((name.to_string(), t.clone()));
+                if seen.insert(t.id()) {
+                    out.push((name.to_string(), t.clone()));
+                }
             }
         });
         out
@@ -729,6 +735,27 @@ mod tests {
         assert!(e.to_string().contains("with 1 values"), "{e}");
 
         assert_eq!(c.state_dict(), before);
+    }
+
+    #[test]
+    fn tied_parameters_are_listed_once_and_modules_are_thread_safe() {
+        let a = Linear::new(2, 2);
+        let b = Linear::from_tensors(a.weight.clone(), None);
+        let model = Sequential::new().add(a).add(b);
+        let names: Vec<String> = model
+            .named_parameters()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["0.weight", "0.bias"]);
+        assert_eq!(
+            model.state_dict().len(),
+            3,
+            "state_dict keeps every name, as PyTorch's"
+        );
+        fn check<T: Send + Sync>() {}
+        check::<Sequential>();
+        check::<Box<dyn Module>>();
     }
 
     #[test]
