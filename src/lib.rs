@@ -36,6 +36,8 @@
 
 #![warn(missing_docs)]
 #![allow(clippy::upper_case_acronyms)]
+// Gradient checks read best as `check_grad(f, &[x.clone()])`.
+#![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
 
 pub mod autograd;
 pub mod data;
@@ -46,6 +48,7 @@ pub mod ops;
 pub mod optim;
 pub mod rng;
 pub mod tensor;
+pub mod train;
 
 #[cfg(test)]
 mod testing;

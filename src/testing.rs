@@ -11,7 +11,8 @@ thread_local! {
 
 /// Standard normal values, requiring grad.
 pub fn randn(shape: &[usize]) -> Tensor {
-    GEN.with(|g| Tensor::randn_with(shape, &mut g.borrow_mut())).set_requires_grad(true)
+    GEN.with(|g| Tensor::randn_with(shape, &mut g.borrow_mut()))
+        .set_requires_grad(true)
 }
 
 /// Values in `[0.5, 2)`, requiring grad (for log, sqrt, division).

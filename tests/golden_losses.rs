@@ -13,7 +13,12 @@ use serde_json::Value;
 fn loss(kind: &str, args: &Value, x: &Tensor, t: &Tensor, r: Reduction) -> Tensor {
     let f = |k: &str| args[k].as_f64().unwrap() as f32;
     let v = |k: &str| -> Tensor {
-        let data: Vec<f32> = args[k].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let data: Vec<f32> = args[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
         let n = data.len();
         Tensor::from_vec(data, &[n])
     };
@@ -28,7 +33,9 @@ fn loss(kind: &str, args: &Value, x: &Tensor, t: &Tensor, r: Reduction) -> Tenso
         "cross_entropy" => nn::cross_entropy(x, t, None, r, 0.0),
         "nll" => nn::nll_loss(x, t, None, r),
         "bce" => nn::binary_cross_entropy(x, t, None, r),
-        "bce_with_logits" => nn::binary_cross_entropy_with_logits(x, t, None, r, Some(&v("pos_weight"))),
+        "bce_with_logits" => {
+            nn::binary_cross_entropy_with_logits(x, t, None, r, Some(&v("pos_weight")))
+        }
         other => panic!("no Rust counterpart for fixture loss `{other}`"),
     }
 }
@@ -42,13 +49,29 @@ fn every_loss_and_reduction_matches_pytorch() {
         let name = case["name"].as_str().unwrap();
         let kind = case["loss"].as_str().unwrap();
         let target = fx.get(&format!("{name}.target"));
-        for (red, r) in [("mean", Reduction::Mean), ("sum", Reduction::Sum), ("none", Reduction::None)] {
+        for (red, r) in [
+            ("mean", Reduction::Mean),
+            ("sum", Reduction::Sum),
+            ("none", Reduction::None),
+        ] {
             let x = fx.get(&format!("{name}.input")).set_requires_grad(true);
             let out = loss(kind, &case["args"], &x, &target, r);
             let key = format!("{name}.{red}");
-            assert_close(&format!("{key} value"), &out, &fx.get(&format!("{key}.out")), 1e-5, 1e-6);
+            assert_close(
+                &format!("{key} value"),
+                &out,
+                &fx.get(&format!("{key}.out")),
+                1e-5,
+                1e-6,
+            );
             (&out * &fx.get(&format!("{key}.gout"))).sum().backward();
-            assert_close(&format!("{key} grad"), &x.grad().unwrap(), &fx.get(&format!("{key}.grad")), 1e-5, 1e-6);
+            assert_close(
+                &format!("{key} grad"),
+                &x.grad().unwrap(),
+                &fx.get(&format!("{key}.grad")),
+                1e-5,
+                1e-6,
+            );
         }
     }
 }

@@ -18,8 +18,14 @@ use common::{assert_close, fixtures, Fixture};
 fn batchnorm1d_train_and_eval_match_pytorch() {
     let fx = Fixture::load("modules");
     let mut bn = BatchNorm1d::new(4);
-    bn.weight.as_ref().unwrap().assign(&fx.get("bn.weight0").array());
-    bn.bias.as_ref().unwrap().assign(&fx.get("bn.bias0").array());
+    bn.weight
+        .as_ref()
+        .unwrap()
+        .assign(&fx.get("bn.weight0").array());
+    bn.bias
+        .as_ref()
+        .unwrap()
+        .assign(&fx.get("bn.bias0").array());
     bn.train();
     for step in 0..3 {
         let k = |s: &str| format!("bn.train{step}.{s}");
@@ -29,12 +35,41 @@ fn batchnorm1d_train_and_eval_match_pytorch() {
         assert_close(&k("y"), &y, &fx.get(&k("y")), 1e-5, 1e-5);
         (&y * &fx.get(&k("gout"))).sum().backward();
         assert_close(&k("dx"), &x.grad().unwrap(), &fx.get(&k("dx")), 1e-4, 1e-5);
-        assert_close(&k("dweight"), &bn.weight.as_ref().unwrap().grad().unwrap(), &fx.get(&k("dweight")), 1e-5, 1e-5);
-        assert_close(&k("dbias"), &bn.bias.as_ref().unwrap().grad().unwrap(), &fx.get(&k("dbias")), 1e-5, 1e-5);
-        assert_close(&k("running_mean"), bn.running_mean.as_ref().unwrap(), &fx.get(&k("running_mean")), 1e-5, 1e-6);
-        assert_close(&k("running_var"), bn.running_var.as_ref().unwrap(), &fx.get(&k("running_var")), 1e-5, 1e-6);
+        assert_close(
+            &k("dweight"),
+            &bn.weight.as_ref().unwrap().grad().unwrap(),
+            &fx.get(&k("dweight")),
+            1e-5,
+            1e-5,
+        );
+        assert_close(
+            &k("dbias"),
+            &bn.bias.as_ref().unwrap().grad().unwrap(),
+            &fx.get(&k("dbias")),
+            1e-5,
+            1e-5,
+        );
+        assert_close(
+            &k("running_mean"),
+            bn.running_mean.as_ref().unwrap(),
+            &fx.get(&k("running_mean")),
+            1e-5,
+            1e-6,
+        );
+        assert_close(
+            &k("running_var"),
+            bn.running_var.as_ref().unwrap(),
+            &fx.get(&k("running_var")),
+            1e-5,
+            1e-6,
+        );
     }
-    let tracked = bn.state_dict().get("num_batches_tracked").unwrap().scalar_value().unwrap();
+    let tracked = bn
+        .state_dict()
+        .get("num_batches_tracked")
+        .unwrap()
+        .scalar_value()
+        .unwrap();
     assert_eq!(tracked, fx.meta["bn_num_batches_tracked"].as_f64().unwrap());
     bn.eval();
     let y = backprop::no_grad(|| bn.forward(&fx.get("bn.eval.x")));
@@ -43,14 +78,23 @@ fn batchnorm1d_train_and_eval_match_pytorch() {
 
 /// `layers = ModuleList([Linear(3,6), ReLU(), BatchNorm1d(6), Dropout(0.2), Linear(6,2)])`
 fn interop_model() -> Mlp {
-    Mlp::new(&MlpConfig { batch_norm: true, dropout: 0.2, ..MlpConfig::new(&[3, 6, 2]) })
+    Mlp::new(&MlpConfig {
+        batch_norm: true,
+        dropout: 0.2,
+        ..MlpConfig::new(&[3, 6, 2])
+    })
 }
 
 #[test]
 fn state_dict_written_by_pytorch_loads_and_gives_pytorchs_outputs() {
     let (state, _) = safetensors::load(fixtures().join("interop_model.safetensors")).unwrap();
     let io = Fixture::load("interop_io");
-    let keys: Vec<&str> = io.meta["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    let keys: Vec<&str> = io.meta["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
     let mut model = interop_model();
     // Same names as PyTorch, in PyTorch's order.
     assert_eq!(model.state_dict().keys().collect::<Vec<_>>(), keys);

@@ -34,7 +34,12 @@ fn run(op: &str, args: &Value, t: &[Tensor]) -> Tensor {
         "t" => t[0].t(),
         "transpose" => t[0].transpose(i("d0"), i("d1")),
         "reshape" => {
-            let s: Vec<isize> = args["shape"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap() as isize).collect();
+            let s: Vec<isize> = args["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap() as isize)
+                .collect();
             t[0].reshape(&s)
         }
         "sum" => t[0].sum(),
@@ -44,7 +49,12 @@ fn run(op: &str, args: &Value, t: &[Tensor]) -> Tensor {
         "max_dim" => t[0].max_dim(i("dim"), args["keepdim"].as_bool().unwrap()).0,
         "max" => t[0].max(),
         "index_select" => {
-            let idx: Vec<usize> = args["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+            let idx: Vec<usize> = args["indices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
             t[0].index_select(i("dim"), &idx)
         }
         "cat" => Tensor::cat(t, i("dim")),
@@ -66,19 +76,39 @@ fn run(op: &str, args: &Value, t: &[Tensor]) -> Tensor {
 fn every_op_matches_pytorch() {
     let fx = Fixture::load("ops");
     let cases = fx.meta["cases"].as_array().expect("cases");
-    assert!(cases.len() >= 40, "expected the full op list, got {}", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "expected the full op list, got {}",
+        cases.len()
+    );
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let op = case["op"].as_str().unwrap();
         let n = case["n_inputs"].as_u64().unwrap() as usize;
-        let inputs: Vec<Tensor> = (0..n).map(|i| fx.get(&format!("{name}.in{i}")).set_requires_grad(true)).collect();
+        let inputs: Vec<Tensor> = (0..n)
+            .map(|i| fx.get(&format!("{name}.in{i}")).set_requires_grad(true))
+            .collect();
         let out = run(op, &case["args"], &inputs);
-        assert_close(&format!("{name} forward"), &out, &fx.get(&format!("{name}.out")), 1e-5, 1e-6);
+        assert_close(
+            &format!("{name} forward"),
+            &out,
+            &fx.get(&format!("{name}.out")),
+            1e-5,
+            1e-6,
+        );
         let gout = fx.get(&format!("{name}.gout"));
         (&out * &gout).sum().backward();
         for (i, t) in inputs.iter().enumerate() {
-            let g = t.grad().unwrap_or_else(|| panic!("{name}: no gradient for input {i}"));
-            assert_close(&format!("{name} grad{i}"), &g, &fx.get(&format!("{name}.grad{i}")), 1e-5, 1e-6);
+            let g = t
+                .grad()
+                .unwrap_or_else(|| panic!("{name}: no gradient for input {i}"));
+            assert_close(
+                &format!("{name} grad{i}"),
+                &g,
+                &fx.get(&format!("{name}.grad{i}")),
+                1e-5,
+                1e-6,
+            );
         }
     }
 }

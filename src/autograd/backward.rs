@@ -75,7 +75,12 @@ impl Tensor {
                 let out = t.array();
                 s.op.backward(&s.inputs, &out, &g)
             };
-            debug_assert_eq!(input_grads.len(), s.inputs.len(), "{}: one gradient per input", node.name());
+            debug_assert_eq!(
+                input_grads.len(),
+                s.inputs.len(),
+                "{}: one gradient per input",
+                node.name()
+            );
             for (input, ig) in s.inputs.iter().zip(input_grads) {
                 let Some(ig) = ig else { continue };
                 if !input.requires_grad() {

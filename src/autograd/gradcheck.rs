@@ -54,7 +54,9 @@ pub fn gradcheck(
     let out = f(inputs);
     let n = out.numel();
     // Weights in (0.5, 1.5) that differ per element, so a wrong index mapping is caught.
-    let weights: Vec<f32> = (0..n).map(|i| 0.5 + ((i * 7919) % 101) as f32 / 100.0).collect();
+    let weights: Vec<f32> = (0..n)
+        .map(|i| 0.5 + ((i * 7919) % 101) as f32 / 100.0)
+        .collect();
     let w = Tensor::from_vec(weights.clone(), &out.shape());
     for t in inputs {
         t.zero_grad();
@@ -63,14 +65,21 @@ pub fn gradcheck(
     let objective = |inputs: &[Tensor]| -> f64 {
         let out = crate::no_grad(|| f(inputs));
         let a = out.array();
-        a.data().iter().zip(&weights).map(|(&o, &w)| o as f64 * w as f64).sum()
+        a.data()
+            .iter()
+            .zip(&weights)
+            .map(|(&o, &w)| o as f64 * w as f64)
+            .sum()
     };
     for (i, t) in inputs.iter().enumerate() {
         if !t.requires_grad() {
             continue;
         }
-        let analytic = t.grad().map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; t.numel()]);
-        for e in 0..t.numel() {
+        let analytic = t
+            .grad()
+            .map(|g| g.to_vec())
+            .unwrap_or_else(|| vec![0.0; t.numel()]);
+        for (e, &a) in analytic.iter().enumerate() {
             let orig = t.array().data()[e];
             set(t, e, orig + eps);
             let plus = objective(inputs);
@@ -78,7 +87,7 @@ pub fn gradcheck(
             let minus = objective(inputs);
             set(t, e, orig);
             let numeric = (plus - minus) / (2.0 * eps as f64);
-            let a = analytic[e] as f64;
+            let a = a as f64;
             if (a - numeric).abs() > atol + rtol * numeric.abs() {
                 return Err(GradcheckError {
                     input: i,

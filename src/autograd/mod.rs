@@ -11,7 +11,9 @@ mod backward;
 mod grad_mode;
 mod gradcheck;
 
-pub use grad_mode::{is_grad_enabled, no_grad, set_anomaly_detection, is_anomaly_enabled, NoGradGuard};
+pub use grad_mode::{
+    is_anomaly_enabled, is_grad_enabled, no_grad, set_anomaly_detection, NoGradGuard,
+};
 pub use gradcheck::{gradcheck, GradcheckError};
 
 use crate::tensor::{Array, Tensor};
@@ -69,7 +71,10 @@ impl Node {
     }
 
     pub(crate) fn inputs(&self) -> Vec<Tensor> {
-        self.lock().as_ref().map(|s| s.inputs.clone()).unwrap_or_default()
+        self.lock()
+            .as_ref()
+            .map(|s| s.inputs.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Option<NodeState>> {
@@ -103,7 +108,12 @@ impl Drop for Node {
     /// Frees a chain of nodes iteratively: the default recursive drop of a long graph (a loop of
     /// 10⁵ ops) would overflow the stack.
     fn drop(&mut self) {
-        let Some(state) = self.state.get_mut().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some(state) = self
+            .state
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
             return;
         };
         let mut stack = state.inputs;
@@ -111,7 +121,12 @@ impl Drop for Node {
         while let Some(mut t) = stack.pop() {
             if let Some(inner) = std::sync::Arc::get_mut(&mut t.0) {
                 if let Some(node) = inner.node.as_mut() {
-                    if let Some(s) = node.state.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+                    if let Some(s) = node
+                        .state
+                        .get_mut()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take()
+                    {
                         stack.extend(s.inputs);
                     }
                 }

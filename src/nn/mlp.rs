@@ -6,8 +6,8 @@
 //! `self.layers = nn.ModuleList([...])`: `layers.0.weight`, `layers.0.bias`, `layers.2.weight`...
 
 use super::{
-    init, init::FanMode, BatchNorm1d, Dropout, Linear, Module, ModuleList, ReLU, SiLU, Sigmoid, Tanh, ELU, GELU,
-    LeakyReLU,
+    init, init::FanMode, BatchNorm1d, Dropout, LeakyReLU, Linear, Module, ModuleList, ReLU, SiLU,
+    Sigmoid, Tanh, ELU, GELU,
 };
 use crate::tensor::Tensor;
 use crate::Error;
@@ -36,7 +36,15 @@ pub enum Activation {
 
 impl Activation {
     /// The names accepted by `from_str`, as in configs.
-    pub const NAMES: [&'static str; 7] = ["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu", "silu"];
+    pub const NAMES: [&'static str; 7] = [
+        "relu",
+        "sigmoid",
+        "tanh",
+        "leaky_relu",
+        "gelu",
+        "elu",
+        "silu",
+    ];
 
     /// A new module computing this activation.
     pub fn module(self) -> Box<dyn Module> {
@@ -86,7 +94,13 @@ pub enum InitScheme {
 
 impl InitScheme {
     /// The names accepted by `from_str`, as in configs.
-    pub const NAMES: [&'static str; 5] = ["default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"];
+    pub const NAMES: [&'static str; 5] = [
+        "default",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+    ];
 
     /// Re-initialises `linear.weight` with this scheme (the bias keeps PyTorch's default
     /// U(±1/√fan_in), as when a PyTorch user calls only `init.xavier_uniform_(m.weight)`).
@@ -96,7 +110,9 @@ impl InitScheme {
             InitScheme::Default => {}
             InitScheme::XavierUniform => init::xavier_uniform(w, 1.0),
             InitScheme::XavierNormal => init::xavier_normal(w, 1.0),
-            InitScheme::KaimingUniform => init::kaiming_uniform(w, 0.0, FanMode::FanIn, "leaky_relu"),
+            InitScheme::KaimingUniform => {
+                init::kaiming_uniform(w, 0.0, FanMode::FanIn, "leaky_relu")
+            }
             InitScheme::KaimingNormal => init::kaiming_normal(w, 0.0, FanMode::FanIn, "leaky_relu"),
         }
     }
@@ -168,7 +184,10 @@ impl Mlp {
     #[track_caller]
     pub fn new(config: &MlpConfig) -> Mlp {
         let sizes = &config.sizes;
-        assert!(sizes.len() >= 2, "Mlp: needs at least two sizes (inputs and outputs), got {sizes:?}");
+        assert!(
+            sizes.len() >= 2,
+            "Mlp: needs at least two sizes (inputs and outputs), got {sizes:?}"
+        );
         let mut layers = ModuleList::new();
         for i in 0..sizes.len() - 1 {
             let linear = Linear::new(sizes[i], sizes[i + 1]);
@@ -215,7 +234,11 @@ mod tests {
 
     #[test]
     fn names_follow_pytorchs_module_list() {
-        let mlp = Mlp::new(&MlpConfig { batch_norm: true, dropout: 0.5, ..MlpConfig::new(&[3, 5, 4, 2]) });
+        let mlp = Mlp::new(&MlpConfig {
+            batch_norm: true,
+            dropout: 0.5,
+            ..MlpConfig::new(&[3, 5, 4, 2])
+        });
         let keys: Vec<String> = mlp.state_dict().keys().map(String::from).collect();
         assert_eq!(
             keys,
@@ -245,8 +268,15 @@ mod tests {
     #[test]
     fn xavier_init_respects_its_bound() {
         crate::manual_seed(3);
-        let mlp = Mlp::new(&MlpConfig { init: InitScheme::XavierUniform, ..MlpConfig::new(&[30, 20, 1]) });
-        let w = mlp.layers[0].downcast_ref::<Linear>().unwrap().weight.to_vec();
+        let mlp = Mlp::new(&MlpConfig {
+            init: InitScheme::XavierUniform,
+            ..MlpConfig::new(&[30, 20, 1])
+        });
+        let w = mlp.layers[0]
+            .downcast_ref::<Linear>()
+            .unwrap()
+            .weight
+            .to_vec();
         let bound = (6.0f32 / 50.0).sqrt();
         assert!(w.iter().all(|v| v.abs() <= bound));
         // Default init would stay within 1/√30 ≈ 0.18; xavier reaches past it.

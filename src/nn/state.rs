@@ -145,7 +145,10 @@ impl StateDict {
             entries: self
                 .entries
                 .iter()
-                .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), v.clone())))
+                .filter_map(|(k, v)| {
+                    k.strip_prefix(prefix)
+                        .map(|rest| (rest.to_string(), v.clone()))
+                })
                 .collect(),
         }
     }

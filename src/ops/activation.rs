@@ -42,13 +42,21 @@ impl Tensor {
 
     /// `max(x, 0)` elementwise, as `torch.relu`.
     pub fn relu(&self) -> Tensor {
-        Tensor::from_op(self.array().map(|v| if v > 0.0 { v } else { 0.0 }), &[self], ReluBackward)
+        Tensor::from_op(
+            self.array().map(|v| if v > 0.0 { v } else { 0.0 }),
+            &[self],
+            ReluBackward,
+        )
     }
 
     /// `x` for `x > 0`, else `negative_slope·x`, as `F.leaky_relu` (PyTorch's default slope is 0.01).
     pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
         let s = negative_slope;
-        Tensor::from_op(self.array().map(|v| if v > 0.0 { v } else { v * s }), &[self], LeakyReluBackward(s))
+        Tensor::from_op(
+            self.array().map(|v| if v > 0.0 { v } else { v * s }),
+            &[self],
+            LeakyReluBackward(s),
+        )
     }
 
     /// GELU in its exact form `x·Φ(x) = x/2·(1 + erf(x/√2))`, as `F.gelu` (approximate='none').
@@ -59,12 +67,21 @@ impl Tensor {
     /// `x` for `x > 0`, else `alpha·(eˣ − 1)`, as `F.elu` (PyTorch's default alpha is 1).
     pub fn elu(&self, alpha: f32) -> Tensor {
         let a = alpha;
-        Tensor::from_op(self.array().map(|v| if v > 0.0 { v } else { a * v.exp_m1() }), &[self], EluBackward(a))
+        Tensor::from_op(
+            self.array()
+                .map(|v| if v > 0.0 { v } else { a * v.exp_m1() }),
+            &[self],
+            EluBackward(a),
+        )
     }
 
     /// `x·sigmoid(x)` elementwise (swish), as `F.silu`.
     pub fn silu(&self) -> Tensor {
-        Tensor::from_op(self.array().map(|v| v * sigmoid_f32(v)), &[self], SiluBackward)
+        Tensor::from_op(
+            self.array().map(|v| v * sigmoid_f32(v)),
+            &[self],
+            SiluBackward,
+        )
     }
 }
 
@@ -98,7 +115,9 @@ impl Backward for ReluBackward {
     }
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
         // out > 0 exactly where x > 0, so the input need not be read.
-        vec![Some(grad.zip_map(out, |g, o| if o > 0.0 { g } else { 0.0 }))]
+        vec![Some(
+            grad.zip_map(out, |g, o| if o > 0.0 { g } else { 0.0 }),
+        )]
     }
 }
 
@@ -110,7 +129,13 @@ impl Backward for LeakyReluBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let s = self.0;
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| if x > 0.0 { g } else { g * s }))]
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
+            if x > 0.0 {
+                g
+            } else {
+                g * s
+            }
+        }))]
     }
 }
 
@@ -121,7 +146,9 @@ impl Backward for GeluBackward {
         "GeluBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| g * gelu_grad(x)))]
+        vec![Some(
+            grad.zip_map(&inputs[0].array(), |g, x| g * gelu_grad(x)),
+        )]
     }
 }
 
@@ -133,7 +160,13 @@ impl Backward for EluBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let a = self.0;
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| if x > 0.0 { g } else { g * a * x.exp() }))]
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
+            if x > 0.0 {
+                g
+            } else {
+                g * a * x.exp()
+            }
+        }))]
     }
 }
 
@@ -190,10 +223,16 @@ mod tests {
     fn stable_for_large_inputs() {
         let x = Tensor::from_slice(&[-1000.0, -100.0, 100.0, 1000.0], &[4]);
         let s = x.sigmoid().to_vec();
-        assert!(s[0] == 0.0 && s[1] < 1e-40 && s[2] == 1.0 && s[3] == 1.0, "{s:?}");
+        assert!(
+            s[0] == 0.0 && s[1] < 1e-40 && s[2] == 1.0 && s[3] == 1.0,
+            "{s:?}"
+        );
         assert_eq!(x.tanh().to_vec(), vec![-1.0, -1.0, 1.0, 1.0]);
         let s = x.silu().to_vec();
-        assert!(s[0] == 0.0 && s[1].abs() < 1e-40 && s[2] == 100.0 && s[3] == 1000.0, "{s:?}");
+        assert!(
+            s[0] == 0.0 && s[1].abs() < 1e-40 && s[2] == 100.0 && s[3] == 1000.0,
+            "{s:?}"
+        );
         assert_eq!(x.gelu().to_vec(), vec![-0.0, -0.0, 100.0, 1000.0]);
         assert_eq!(x.elu(1.0).to_vec(), vec![-1.0, -1.0, 100.0, 1000.0]);
         for v in x.set_requires_grad(true).sigmoid().to_vec() {

@@ -12,7 +12,9 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn add(&self, other: &Tensor) -> Tensor {
-        let out = self.array().broadcast_zip(&other.array(), "add", |a, b| a + b);
+        let out = self
+            .array()
+            .broadcast_zip(&other.array(), "add", |a, b| a + b);
         Tensor::from_op(out, &[self, other], AddBackward)
     }
 
@@ -22,7 +24,9 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn sub(&self, other: &Tensor) -> Tensor {
-        let out = self.array().broadcast_zip(&other.array(), "sub", |a, b| a - b);
+        let out = self
+            .array()
+            .broadcast_zip(&other.array(), "sub", |a, b| a - b);
         Tensor::from_op(out, &[self, other], SubBackward)
     }
 
@@ -32,7 +36,9 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn mul(&self, other: &Tensor) -> Tensor {
-        let out = self.array().broadcast_zip(&other.array(), "mul", |a, b| a * b);
+        let out = self
+            .array()
+            .broadcast_zip(&other.array(), "mul", |a, b| a * b);
         Tensor::from_op(out, &[self, other], MulBackward)
     }
 
@@ -42,7 +48,9 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn div(&self, other: &Tensor) -> Tensor {
-        let out = self.array().broadcast_zip(&other.array(), "div", |a, b| a / b);
+        let out = self
+            .array()
+            .broadcast_zip(&other.array(), "div", |a, b| a / b);
         Tensor::from_op(out, &[self, other], DivBackward)
     }
 
@@ -100,7 +108,10 @@ impl Tensor {
     ///
     /// Like PyTorch, a NaN stays NaN and, when `min > max`, every element becomes `max`.
     pub fn clamp(&self, min: Option<f32>, max: Option<f32>) -> Tensor {
-        let (lo, hi) = (min.unwrap_or(f32::NEG_INFINITY), max.unwrap_or(f32::INFINITY));
+        let (lo, hi) = (
+            min.unwrap_or(f32::NEG_INFINITY),
+            max.unwrap_or(f32::INFINITY),
+        );
         let out = self.array().map(|v| {
             if v.is_nan() {
                 v
@@ -148,8 +159,12 @@ impl Backward for MulBackward {
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let (a, b) = (inputs[0].array(), inputs[1].array());
         vec![
-            inputs[0].requires_grad().then(|| grad.broadcast_zip(&b, "mul", |g, y| g * y)),
-            inputs[1].requires_grad().then(|| grad.broadcast_zip(&a, "mul", |g, x| g * x)),
+            inputs[0]
+                .requires_grad()
+                .then(|| grad.broadcast_zip(&b, "mul", |g, y| g * y)),
+            inputs[1]
+                .requires_grad()
+                .then(|| grad.broadcast_zip(&a, "mul", |g, x| g * x)),
         ]
     }
 }
@@ -162,7 +177,9 @@ impl Backward for DivBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let (a, b) = (inputs[0].array(), inputs[1].array());
-        let ga = inputs[0].requires_grad().then(|| grad.broadcast_zip(&b, "div", |g, y| g / y));
+        let ga = inputs[0]
+            .requires_grad()
+            .then(|| grad.broadcast_zip(&b, "div", |g, y| g / y));
         let gb = inputs[1].requires_grad().then(|| {
             // -g·a/b² computed as -(g/b)·(a/b) to stay finite for small b, as PyTorch does.
             let g_over_b = grad.broadcast_zip(&b, "div", |g, y| g / y);
@@ -203,7 +220,9 @@ impl Backward for RdivScalarBackward {
         "DivBackward1"
     }
     fn backward(&self, inputs: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip3_map(out, &inputs[0].array(), |g, o, x| -g * o / x))]
+        vec![Some(
+            grad.zip3_map(out, &inputs[0].array(), |g, o, x| -g * o / x),
+        )]
     }
 }
 
@@ -286,7 +305,13 @@ impl Backward for ClampBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let (lo, hi) = (self.0, self.1);
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| if x >= lo && x <= hi { g } else { 0.0 }))]
+        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
+            if x >= lo && x <= hi {
+                g
+            } else {
+                0.0
+            }
+        }))]
     }
 }
 
@@ -352,10 +377,15 @@ macro_rules! binary_operator {
     };
 }
 
-binary_operator!(Add, add, add, |t, s| t.add_scalar(s), |s, t| t.add_scalar(s));
-binary_operator!(Sub, sub, sub, |t, s| t.add_scalar(-s), |s, t| t.neg().add_scalar(s));
-binary_operator!(Mul, mul, mul, |t, s| t.mul_scalar(s), |s, t| t.mul_scalar(s));
-binary_operator!(Div, div, div, |t, s| t.mul_scalar(1.0 / s), |s, t| t.rdiv_scalar(s));
+binary_operator!(Add, add, add, |t, s| t.add_scalar(s), |s, t| t
+    .add_scalar(s));
+binary_operator!(Sub, sub, sub, |t, s| t.add_scalar(-s), |s, t| t
+    .neg()
+    .add_scalar(s));
+binary_operator!(Mul, mul, mul, |t, s| t.mul_scalar(s), |s, t| t
+    .mul_scalar(s));
+binary_operator!(Div, div, div, |t, s| t.mul_scalar(1.0 / s), |s, t| t
+    .rdiv_scalar(s));
 
 impl Neg for &Tensor {
     type Output = Tensor;
@@ -435,7 +465,9 @@ mod tests {
         assert_eq!((&a + &b).to_vec(), vec![11.0, 22.0, 13.0, 24.0]);
         assert_eq!((&a * 2.0).to_vec(), vec![2.0, 4.0, 6.0, 8.0]);
         assert_eq!((1.0 - &a).to_vec(), vec![0.0, -1.0, -2.0, -3.0]);
-        let c = Tensor::from_slice(&[-5.0, f32::NAN, 5.0], &[3]).clamp(Some(-1.0), Some(1.0)).to_vec();
+        let c = Tensor::from_slice(&[-5.0, f32::NAN, 5.0], &[3])
+            .clamp(Some(-1.0), Some(1.0))
+            .to_vec();
         assert_eq!((c[0], c[2]), (-1.0, 1.0));
         assert!(c[1].is_nan());
     }

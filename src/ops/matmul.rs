@@ -38,7 +38,10 @@ impl Tensor {
     pub fn bmm(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self.array(), other.array());
         assert!(
-            a.ndim() == 3 && b.ndim() == 3 && a.shape()[0] == b.shape()[0] && a.shape()[2] == b.shape()[1],
+            a.ndim() == 3
+                && b.ndim() == 3
+                && a.shape()[0] == b.shape()[0]
+                && a.shape()[2] == b.shape()[1],
             "bmm: lhs {:?} and rhs {:?} have mismatched batch or inner dims",
             a.shape(),
             b.shape()
@@ -66,15 +69,25 @@ impl Tensor {
             (3, 3) => self.bmm(other),
             (3, 2) => {
                 // [B, n, k] · [k, m]: fold the batch into rows.
-                assert_eq!(sa[2], sb[0], "matmul: lhs {sa:?} and rhs {sb:?} have mismatched inner dims");
-                self.reshape_to(&[sa[0] * sa[1], sa[2]]).mm(other).reshape_to(&[sa[0], sa[1], sb[1]])
+                assert_eq!(
+                    sa[2], sb[0],
+                    "matmul: lhs {sa:?} and rhs {sb:?} have mismatched inner dims"
+                );
+                self.reshape_to(&[sa[0] * sa[1], sa[2]])
+                    .mm(other)
+                    .reshape_to(&[sa[0], sa[1], sb[1]])
             }
             (2, 3) => {
                 let a = self.reshape_to(&[1, sa[0], sa[1]]).expand_batch(sb[0]);
                 a.bmm(other)
             }
-            (3, 1) => self.matmul(&other.reshape_to(&[sb[0], 1])).reshape_to(&[sa[0], sa[1]]),
-            (1, 3) => self.reshape_to(&[1, sa[0]]).matmul(other).reshape_to(&[sb[0], sb[2]]),
+            (3, 1) => self
+                .matmul(&other.reshape_to(&[sb[0], 1]))
+                .reshape_to(&[sa[0], sa[1]]),
+            (1, 3) => self
+                .reshape_to(&[1, sa[0]])
+                .matmul(other)
+                .reshape_to(&[sb[0], sb[2]]),
             _ => panic!("matmul: unsupported operand shapes {sa:?} and {sb:?} (at most 3 dims)"),
         }
     }
@@ -119,7 +132,13 @@ impl Tensor {
         let mut out = Array::zeros(&[n, m]);
         let accumulate = if let Some(b) = bias {
             let b = b.array();
-            assert_eq!(b.shape(), &[m], "linear: bias {:?} does not match weight {:?}", b.shape(), w.shape());
+            assert_eq!(
+                b.shape(),
+                &[m],
+                "linear: bias {:?} does not match weight {:?}",
+                b.shape(),
+                w.shape()
+            );
             for row in out.data_mut().chunks_exact_mut(m.max(1)) {
                 row.copy_from_slice(b.data());
             }
@@ -127,7 +146,15 @@ impl Tensor {
         } else {
             false
         };
-        gemm(n, m, k, out.data_mut(), MatRef::new(x.data(), k, false), MatRef::new(w.data(), k, true), accumulate);
+        gemm(
+            n,
+            m,
+            k,
+            out.data_mut(),
+            MatRef::new(x.data(), k, false),
+            MatRef::new(w.data(), k, true),
+            accumulate,
+        );
         drop((x, w));
         match bias {
             Some(b) => Tensor::from_op(out, &[self, weight, b], LinearBackward),
@@ -143,7 +170,15 @@ pub(crate) fn mm_array(a: &Array, ta: bool, b: &Array, tb: bool) -> Array {
     let (n, k) = if ta { (ac, ar) } else { (ar, ac) };
     let m = if tb { br } else { bc };
     let mut out = Array::zeros(&[n, m]);
-    gemm(n, m, k, out.data_mut(), MatRef::new(a.data(), ac, ta), MatRef::new(b.data(), bc, tb), false);
+    gemm(
+        n,
+        m,
+        k,
+        out.data_mut(),
+        MatRef::new(a.data(), ac, ta),
+        MatRef::new(b.data(), bc, tb),
+        false,
+    );
     out
 }
 
@@ -158,7 +193,15 @@ fn bmm_array(a: &Array, ta: bool, b: &Array, tb: bool) -> Array {
         let ad = &a.data()[i * ar * ac..(i + 1) * ar * ac];
         let bd = &b.data()[i * br * bc..(i + 1) * br * bc];
         let od = &mut out.data_mut()[i * n * m..(i + 1) * n * m];
-        gemm(n, m, k, od, MatRef::new(ad, ac, ta), MatRef::new(bd, bc, tb), false);
+        gemm(
+            n,
+            m,
+            k,
+            od,
+            MatRef::new(ad, ac, ta),
+            MatRef::new(bd, bc, tb),
+            false,
+        );
     }
     out
 }
@@ -172,8 +215,12 @@ impl Backward for MmBackward {
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let (a, b) = (inputs[0].array(), inputs[1].array());
         vec![
-            inputs[0].requires_grad().then(|| mm_array(grad, false, &b, true)),
-            inputs[1].requires_grad().then(|| mm_array(&a, true, grad, false)),
+            inputs[0]
+                .requires_grad()
+                .then(|| mm_array(grad, false, &b, true)),
+            inputs[1]
+                .requires_grad()
+                .then(|| mm_array(&a, true, grad, false)),
         ]
     }
 }
@@ -187,8 +234,12 @@ impl Backward for BmmBackward {
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let (a, b) = (inputs[0].array(), inputs[1].array());
         vec![
-            inputs[0].requires_grad().then(|| bmm_array(grad, false, &b, true)),
-            inputs[1].requires_grad().then(|| bmm_array(&a, true, grad, false)),
+            inputs[0]
+                .requires_grad()
+                .then(|| bmm_array(grad, false, &b, true)),
+            inputs[1]
+                .requires_grad()
+                .then(|| bmm_array(&a, true, grad, false)),
         ]
     }
 }
@@ -201,8 +252,12 @@ impl Backward for LinearBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let (x, w) = (inputs[0].array(), inputs[1].array());
-        let dx = inputs[0].requires_grad().then(|| mm_array(grad, false, &w, false));
-        let dw = inputs[1].requires_grad().then(|| mm_array(grad, true, &x, false));
+        let dx = inputs[0]
+            .requires_grad()
+            .then(|| mm_array(grad, false, &w, false));
+        let dw = inputs[1]
+            .requires_grad()
+            .then(|| mm_array(grad, true, &x, false));
         let mut out = vec![dx, dw];
         if let Some(b) = inputs.get(2) {
             out.push(b.requires_grad().then(|| grad.sum_to(&[grad.shape()[1]])));
@@ -229,7 +284,10 @@ mod tests {
         check_grad(|t| t[0].matmul(&t[1]), &[randn(&[4]), randn(&[4])]);
         check_grad(|t| t[0].matmul(&t[1]), &[randn(&[3]), randn(&[3, 2])]);
         check_grad(|t| t[0].matmul(&t[1]), &[randn(&[2, 3]), randn(&[3])]);
-        check_grad(|t| t[0].matmul(&t[1]), &[randn(&[2, 3, 4]), randn(&[2, 4, 5])]);
+        check_grad(
+            |t| t[0].matmul(&t[1]),
+            &[randn(&[2, 3, 4]), randn(&[2, 4, 5])],
+        );
         check_grad(|t| t[0].matmul(&t[1]), &[randn(&[2, 3, 4]), randn(&[4, 5])]);
         check_grad(|t| t[0].matmul(&t[1]), &[randn(&[3, 4]), randn(&[2, 4, 5])]);
         assert_eq!(randn(&[2, 3, 4]).matmul(&randn(&[4])).shape(), vec![2, 3]);
@@ -238,7 +296,10 @@ mod tests {
     #[test]
     fn linear_gradcheck_and_matches_mm() {
         let (x, w, b) = (randn(&[5, 3]), randn(&[4, 3]), randn(&[4]));
-        check_grad(|t| t[0].linear(&t[1], Some(&t[2])), &[x.clone(), w.clone(), b.clone()]);
+        check_grad(
+            |t| t[0].linear(&t[1], Some(&t[2])),
+            &[x.clone(), w.clone(), b.clone()],
+        );
         check_grad(|t| t[0].linear(&t[1], None), &[x.clone(), w.clone()]);
         let fused = x.linear(&w, Some(&b)).to_vec();
         let plain = (&x.mm(&w.t()) + &b).to_vec();

@@ -8,4 +8,3 @@ mod matmul;
 mod reduce;
 mod shape;
 mod softmax;
-

@@ -124,7 +124,13 @@ impl Tensor {
     }
 
     #[track_caller]
-    fn extreme_dim(&self, op: &'static str, dim: isize, keepdim: bool, better: fn(f32, f32) -> bool) -> (Tensor, Tensor) {
+    fn extreme_dim(
+        &self,
+        op: &'static str,
+        dim: isize,
+        keepdim: bool,
+        better: fn(f32, f32) -> bool,
+    ) -> (Tensor, Tensor) {
         let a = self.array();
         let d = resolve_dim(op, dim, a.ndim());
         let (outer, n, inner) = split_at_dim(a.shape(), d);
@@ -157,7 +163,11 @@ impl Tensor {
             }
         }
         let indices = Tensor::from_vec(idx.iter().map(|&i| i as f32).collect(), &shape);
-        let values = Tensor::from_op(Array::new(&shape, vals), &[self], ExtremeDimBackward { dim: d, idx, op });
+        let values = Tensor::from_op(
+            Array::new(&shape, vals),
+            &[self],
+            ExtremeDimBackward { dim: d, idx, op },
+        );
         (values, indices)
     }
 }
@@ -196,7 +206,12 @@ impl Backward for SumBackward {
         "SumBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(expand_back(grad, inputs[0].array().shape(), self.0, 1.0))]
+        vec![Some(expand_back(
+            grad,
+            inputs[0].array().shape(),
+            self.0,
+            1.0,
+        ))]
     }
 }
 
@@ -207,7 +222,12 @@ impl Backward for MeanBackward {
         "MeanBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(expand_back(grad, inputs[0].array().shape(), self.1, self.0))]
+        vec![Some(expand_back(
+            grad,
+            inputs[0].array().shape(),
+            self.1,
+            self.0,
+        ))]
     }
 }
 

@@ -92,7 +92,10 @@ impl Tensor {
     #[track_caller]
     pub fn transpose(&self, d0: isize, d1: isize) -> Tensor {
         let nd = self.ndim();
-        let (a, b) = (resolve_dim("transpose", d0, nd), resolve_dim("transpose", d1, nd));
+        let (a, b) = (
+            resolve_dim("transpose", d0, nd),
+            resolve_dim("transpose", d1, nd),
+        );
         let out = self.array().transpose(a, b);
         Tensor::from_op(out, &[self], TransposeBackward(a, b))
     }
@@ -104,7 +107,10 @@ impl Tensor {
     #[track_caller]
     pub fn t(&self) -> Tensor {
         let nd = self.ndim();
-        assert!(nd <= 2, "t: expects a tensor with <= 2 dimensions, but self is {nd}D");
+        assert!(
+            nd <= 2,
+            "t: expects a tensor with <= 2 dimensions, but self is {nd}D"
+        );
         if nd < 2 {
             return self.reshape(&self.shape().iter().map(|&d| d as isize).collect::<Vec<_>>());
         }
@@ -124,7 +130,10 @@ impl Tensor {
         let mut data = Vec::with_capacity(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
-                assert!(i < n, "index_select: index {i} is out of bounds for dim {d} with size {n}");
+                assert!(
+                    i < n,
+                    "index_select: index {i} is out of bounds for dim {d} with size {n}"
+                );
                 let start = (o * n + i) * inner;
                 data.extend_from_slice(&a.data()[start..start + inner]);
             }
@@ -152,7 +161,11 @@ impl Tensor {
     pub fn narrow(&self, dim: isize, start: usize, len: usize) -> Tensor {
         let d = resolve_dim("narrow", dim, self.ndim());
         let n = self.shape().get(d).copied().unwrap_or(1);
-        assert!(start + len <= n, "narrow: range {start}..{} exceeds dim {d} of size {n}", start + len);
+        assert!(
+            start + len <= n,
+            "narrow: range {start}..{} exceeds dim {d} of size {n}",
+            start + len
+        );
         let idx: Vec<usize> = (start..start + len).collect();
         self.index_select(dim, &idx)
     }
@@ -163,13 +176,20 @@ impl Tensor {
     /// Panics if `tensors` is empty or the shapes disagree.
     #[track_caller]
     pub fn cat(tensors: &[Tensor], dim: isize) -> Tensor {
-        assert!(!tensors.is_empty(), "cat: expected a non-empty list of tensors");
+        assert!(
+            !tensors.is_empty(),
+            "cat: expected a non-empty list of tensors"
+        );
         let first = tensors[0].shape();
         let d = resolve_dim("cat", dim, first.len());
         let mut sizes = Vec::with_capacity(tensors.len());
         for t in tensors {
             let s = t.shape();
-            let ok = s.len() == first.len() && s.iter().zip(&first).enumerate().all(|(i, (a, b))| i == d || a == b);
+            let ok = s.len() == first.len()
+                && s.iter()
+                    .zip(&first)
+                    .enumerate()
+                    .all(|(i, (a, b))| i == d || a == b);
             assert!(ok, "cat: shapes {first:?} and {s:?} differ outside dim {d}");
             sizes.push(s[d]);
         }
@@ -186,7 +206,11 @@ impl Tensor {
         let mut shape = first;
         shape[d] = total;
         let refs: Vec<&Tensor> = tensors.iter().collect();
-        Tensor::from_op(Array::new(&shape, data), &refs, CatBackward { dim: d, sizes })
+        Tensor::from_op(
+            Array::new(&shape, data),
+            &refs,
+            CatBackward { dim: d, sizes },
+        )
     }
 
     /// Stacks tensors of equal shape along a new dim, as `torch.stack`.
@@ -195,10 +219,18 @@ impl Tensor {
     /// Panics if `tensors` is empty or the shapes differ.
     #[track_caller]
     pub fn stack(tensors: &[Tensor], dim: isize) -> Tensor {
-        assert!(!tensors.is_empty(), "stack: expected a non-empty list of tensors");
+        assert!(
+            !tensors.is_empty(),
+            "stack: expected a non-empty list of tensors"
+        );
         let first = tensors[0].shape();
         for t in tensors {
-            assert_eq!(t.shape(), first, "stack: expects each tensor to be equal size, got {first:?} and {:?}", t.shape());
+            assert_eq!(
+                t.shape(),
+                first,
+                "stack: expects each tensor to be equal size, got {first:?} and {:?}",
+                t.shape()
+            );
         }
         let unsq: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(dim)).collect();
         let d = resolve_dim("stack", dim, first.len() + 1);
@@ -300,13 +332,19 @@ mod tests {
         assert_eq!(a.unsqueeze(0).shape(), vec![1, 2, 3]);
         assert_eq!(a.unsqueeze(-1).shape(), vec![2, 3, 1]);
         assert_eq!(a.unsqueeze(0).squeeze(0).shape(), vec![2, 3]);
-        assert_eq!(a.index_select(0, &[1, 1, 0]).to_vec(), vec![3., 4., 5., 3., 4., 5., 0., 1., 2.]);
+        assert_eq!(
+            a.index_select(0, &[1, 1, 0]).to_vec(),
+            vec![3., 4., 5., 3., 4., 5., 0., 1., 2.]
+        );
         assert_eq!(a.index_select(1, &[2]).to_vec(), vec![2., 5.]);
         assert_eq!(a.narrow(1, 1, 2).to_vec(), vec![1., 2., 4., 5.]);
         let c = Tensor::cat(&[a.clone(), a.clone()], 1);
         assert_eq!(c.shape(), vec![2, 6]);
         assert_eq!(c.to_vec()[..6], [0., 1., 2., 0., 1., 2.]);
-        assert_eq!(Tensor::stack(&[a.clone(), a.clone()], 1).shape(), vec![2, 2, 3]);
+        assert_eq!(
+            Tensor::stack(&[a.clone(), a.clone()], 1).shape(),
+            vec![2, 2, 3]
+        );
     }
 
     #[test]
@@ -318,8 +356,14 @@ mod tests {
         check_grad(|t| t[0].narrow(2, 1, 2), &[x.clone()]);
         check_grad(|t| t[0].flatten(), &[x.clone()]);
         let y = randn(&[2, 1, 4]);
-        check_grad(|t| Tensor::cat(&[t[0].clone(), t[1].clone()], 1), &[x.clone(), y]);
-        check_grad(|t| Tensor::stack(&[t[0].clone(), t[1].clone()], 0), &[x.clone(), randn(&[2, 3, 4])]);
+        check_grad(
+            |t| Tensor::cat(&[t[0].clone(), t[1].clone()], 1),
+            &[x.clone(), y],
+        );
+        check_grad(
+            |t| Tensor::stack(&[t[0].clone(), t[1].clone()], 0),
+            &[x.clone(), randn(&[2, 3, 4])],
+        );
         check_grad(|t| t[0].narrow(0, 0, 1).t(), &[randn(&[2, 3])]);
     }
 

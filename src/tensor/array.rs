@@ -4,7 +4,9 @@
 //! the graph lives in [`Tensor`](crate::Tensor). Matrix products go through the `gemm` crate
 //! (AVX2/AVX-512 kernels, threads above a size threshold); elementwise loops run over slices.
 
-use super::shape::{broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides};
+use super::shape::{
+    broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides,
+};
 use std::fmt;
 
 /// A contiguous, row-major n-dimensional array of `f32`.
@@ -241,9 +243,7 @@ impl Array {
             return out;
         }
         // Common case: bias gradient, [N, F] -> [F] or [1, F].
-        if numel(target) == *self.shape.last().unwrap_or(&1)
-            && target.last() == self.shape.last()
-        {
+        if numel(target) == *self.shape.last().unwrap_or(&1) && target.last() == self.shape.last() {
             let f = out.data.len();
             for row in self.data.chunks_exact(f) {
                 for (o, &v) in out.data.iter_mut().zip(row) {
@@ -254,7 +254,9 @@ impl Array {
         }
         let st = broadcast_strides(target, &self.shape);
         let own = strides(&self.shape);
-        for_each_offset(&self.shape, [&own, &st], |[i, j]| out.data[j] += self.data[i]);
+        for_each_offset(&self.shape, [&own, &st], |[i, j]| {
+            out.data[j] += self.data[i]
+        });
         out
     }
 
@@ -303,11 +305,20 @@ impl Array {
     /// Panics if the index is out of bounds.
     #[track_caller]
     pub fn at(&self, index: &[usize]) -> f32 {
-        assert_eq!(index.len(), self.ndim(), "at: index {index:?} for shape {:?}", self.shape);
+        assert_eq!(
+            index.len(),
+            self.ndim(),
+            "at: index {index:?} for shape {:?}",
+            self.shape
+        );
         let st = strides(&self.shape);
         let mut off = 0;
         for ((&i, &n), &s) in index.iter().zip(&self.shape).zip(&st) {
-            assert!(i < n, "at: index {index:?} is out of bounds for shape {:?}", self.shape);
+            assert!(
+                i < n,
+                "at: index {index:?} is out of bounds for shape {:?}",
+                self.shape
+            );
             off += i * s;
         }
         self.data[off]
@@ -335,9 +346,17 @@ impl<'a> MatRef<'a> {
     /// A row-major `rows × cols` matrix, optionally read transposed.
     pub fn new(data: &'a [f32], cols: usize, transposed: bool) -> Self {
         if transposed {
-            MatRef { data, rs: 1, cs: cols }
+            MatRef {
+                data,
+                rs: 1,
+                cs: cols,
+            }
         } else {
-            MatRef { data, rs: cols, cs: 1 }
+            MatRef {
+                data,
+                rs: cols,
+                cs: 1,
+            }
         }
     }
 }
@@ -348,7 +367,15 @@ pub const PARALLEL_THRESHOLD: usize = 1 << 20;
 
 /// `dst[m×n] = (accumulate ? dst : 0) + a[m×k] · b[k×n]`, with `dst` row-major and `a`, `b` read
 /// through their strides (so transposes cost nothing).
-pub fn gemm(m: usize, n: usize, k: usize, dst: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+) {
     assert!(dst.len() >= m * n, "gemm: destination too small");
     if m == 0 || n == 0 {
         return;
@@ -361,7 +388,10 @@ pub fn gemm(m: usize, n: usize, k: usize, dst: &mut [f32], a: MatRef<'_>, b: Mat
     }
     let max_a = (m - 1) * a.rs + (k - 1) * a.cs;
     let max_b = (k - 1) * b.rs + (n - 1) * b.cs;
-    assert!(max_a < a.data.len() && max_b < b.data.len(), "gemm: operand too small");
+    assert!(
+        max_a < a.data.len() && max_b < b.data.len(),
+        "gemm: operand too small"
+    );
     let parallelism = if m * n * k >= PARALLEL_THRESHOLD {
         gemm::Parallelism::Rayon(0)
     } else {
@@ -422,9 +452,25 @@ mod tests {
         let a = [1., 2., 3., 4.];
         let b = [5., 6., 7., 8.];
         let mut c = [0.0; 4];
-        gemm(2, 2, 2, &mut c, MatRef::new(&a, 2, true), MatRef::new(&b, 2, false), false);
+        gemm(
+            2,
+            2,
+            2,
+            &mut c,
+            MatRef::new(&a, 2, true),
+            MatRef::new(&b, 2, false),
+            false,
+        );
         assert_eq!(c, [26., 30., 38., 44.]);
-        gemm(2, 2, 2, &mut c, MatRef::new(&a, 2, false), MatRef::new(&b, 2, true), true);
+        gemm(
+            2,
+            2,
+            2,
+            &mut c,
+            MatRef::new(&a, 2, false),
+            MatRef::new(&b, 2, true),
+            true,
+        );
         // a·bᵀ = [[17,23],[39,53]] added on top
         assert_eq!(c, [43., 53., 77., 97.]);
     }

@@ -201,7 +201,13 @@ impl Tensor {
     #[track_caller]
     pub fn item(&self) -> f32 {
         let a = self.array();
-        assert_eq!(a.len(), 1, "item: tensor of shape {:?} has {} elements, not 1", a.shape(), a.len());
+        assert_eq!(
+            a.len(),
+            1,
+            "item: tensor of shape {:?} has {} elements, not 1",
+            a.shape(),
+            a.len()
+        );
         a.data()[0]
     }
 
@@ -233,7 +239,9 @@ impl Tensor {
     /// The accumulated gradient, as `.grad` (`None` before any backward, after `zero_grad`, and
     /// for non-leaf tensors unless [`Tensor::retain_grad`] was called).
     pub fn grad(&self) -> Option<Tensor> {
-        lock(&self.0.grad).as_ref().map(|g| Tensor::from_array(g.clone()))
+        lock(&self.0.grad)
+            .as_ref()
+            .map(|g| Tensor::from_array(g.clone()))
     }
 
     /// Runs `f` on the gradient array without copying it.
@@ -253,7 +261,11 @@ impl Tensor {
     #[track_caller]
     pub fn set_grad(&self, grad: Option<Array>) {
         if let Some(g) = &grad {
-            assert_eq!(g.shape(), self.array().shape(), "set_grad: gradient shape differs from the tensor's");
+            assert_eq!(
+                g.shape(),
+                self.array().shape(),
+                "set_grad: gradient shape differs from the tensor's"
+            );
         }
         *lock(&self.0.grad) = grad;
     }
@@ -327,7 +339,13 @@ impl Tensor {
     #[track_caller]
     pub fn assign(&self, src: &Array) {
         let mut a = self.array_mut();
-        assert_eq!(a.shape(), src.shape(), "assign: shapes {:?} and {:?} differ", a.shape(), src.shape());
+        assert_eq!(
+            a.shape(),
+            src.shape(),
+            "assign: shapes {:?} and {:?} differ",
+            a.shape(),
+            src.shape()
+        );
         a.data_mut().copy_from_slice(src.data());
     }
 }
@@ -342,7 +360,12 @@ impl fmt::Display for Tensor {
     /// Prints like PyTorch: `tensor([[1.0000, 2.0000], ...], requires_grad=True)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a = self.array();
-        fn rec(f: &mut fmt::Formatter<'_>, shape: &[usize], data: &[f32], depth: usize) -> fmt::Result {
+        fn rec(
+            f: &mut fmt::Formatter<'_>,
+            shape: &[usize],
+            data: &[f32],
+            depth: usize,
+        ) -> fmt::Result {
             if shape.is_empty() {
                 return write!(f, "{:.4}", data[0]);
             }
@@ -387,7 +410,10 @@ mod tests {
     #[test]
     fn display_like_pytorch() {
         let t = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
-        assert_eq!(t.to_string(), "tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]])");
+        assert_eq!(
+            t.to_string(),
+            "tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]])"
+        );
         let s = Tensor::scalar(1.5).set_requires_grad(true);
         assert_eq!(s.to_string(), "tensor(1.5000, requires_grad=True)");
     }

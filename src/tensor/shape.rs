@@ -20,8 +20,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -69,11 +77,7 @@ pub fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
     if shape.is_empty() {
         return (1, 1, 1);
     }
-    (
-        numel(&shape[..dim]),
-        shape[dim],
-        numel(&shape[dim + 1..]),
-    )
+    (numel(&shape[..dim]), shape[dim], numel(&shape[dim + 1..]))
 }
 
 /// Walks every multi-index of `shape` in row-major order, calling `f` with the flat offsets the
@@ -126,7 +130,9 @@ mod tests {
     #[test]
     fn offsets_walk_row_major() {
         let mut seen = vec![];
-        for_each_offset(&[2, 3], [&strides(&[2, 3]), &[0, 1]], |[a, b]| seen.push((a, b)));
+        for_each_offset(&[2, 3], [&strides(&[2, 3]), &[0, 1]], |[a, b]| {
+            seen.push((a, b))
+        });
         assert_eq!(seen, vec![(0, 0), (1, 1), (2, 2), (3, 0), (4, 1), (5, 2)]);
     }
 

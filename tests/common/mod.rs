@@ -19,13 +19,22 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn load(name: &str) -> Fixture {
-        let bytes = std::fs::read(fixtures().join(format!("{name}.safetensors"))).expect("fixture file");
+        let bytes =
+            std::fs::read(fixtures().join(format!("{name}.safetensors"))).expect("fixture file");
         let st = SafeTensors::deserialize(&bytes).expect("valid safetensors");
         let mut tensors = HashMap::new();
         for (k, v) in st.tensors() {
             let data: Vec<f32> = match v.dtype() {
-                Dtype::F32 => v.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
-                Dtype::I64 => v.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+                Dtype::F32 => v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+                Dtype::I64 => v
+                    .data()
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
+                    .collect(),
                 d => panic!("unexpected dtype {d:?} for {k}"),
             };
             tensors.insert(k.to_string(), Tensor::from_vec(data, v.shape()));
@@ -41,7 +50,10 @@ impl Fixture {
     /// The tensor `key`, as a fresh leaf (so tests can set requires_grad on it).
     #[track_caller]
     pub fn get(&self, key: &str) -> Tensor {
-        self.tensors.get(key).unwrap_or_else(|| panic!("fixture has no `{key}`")).detach()
+        self.tensors
+            .get(key)
+            .unwrap_or_else(|| panic!("fixture has no `{key}`"))
+            .detach()
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -64,5 +76,8 @@ pub fn assert_close(what: &str, a: &Tensor, b: &Tensor, rtol: f32, atol: f32) {
 /// Asserts two f64 values agree to `rtol` relative (plus a tiny absolute floor).
 #[track_caller]
 pub fn assert_close_f64(what: &str, a: f64, b: f64, rtol: f64) {
-    assert!((a - b).abs() <= 1e-12 + rtol * b.abs(), "{what}: got {a}, PyTorch {b}");
+    assert!(
+        (a - b).abs() <= 1e-12 + rtol * b.abs(),
+        "{what}: got {a}, PyTorch {b}"
+    );
 }
