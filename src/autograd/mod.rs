@@ -2,7 +2,7 @@
 //!
 //! Every op that may need a gradient calls [`Tensor::from_op`] with its result, its inputs and a
 //! [`Backward`] value that knows how to turn the output's gradient into the inputs' gradients.
-//! That records a [`Node`] on the result, pointing at the inputs; nothing points back, so
+//! That records a node on the result, pointing at the inputs; nothing points back, so
 //! dropping the final tensor drops the whole graph. [`Tensor::backward`] (in `backward.rs`)
 //! walks the graph in reverse topological order. Recording happens in exactly one place,
 //! `from_op`, which also honours [`no_grad`].
