@@ -48,20 +48,26 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train an MLP (with no --config: the default classifier on the embedded digits dataset).
-    #[command(after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
+    #[command(
+        after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
 Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder\n\
 (--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and\n\
-validation/test metrics when there is such data.")]
+validation/test metrics when there is such data."
+    )]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
-    #[command(after_help = "Example:\n  backprop predict --config mlp.toml --model model.safetensors --input x.csv --output y.npy\n\n\
+    #[command(
+        after_help = "Example:\n  backprop predict --config mlp.toml --model model.safetensors --input x.csv --output y.npy\n\n\
 The input CSV has a header and feature columns only (or a 2-D .npy). Outputs are raw (no softmax),\n\
 one row per input row, as CSV with a header or as float32 .npy of shape [rows, outputs];\n\
---classes writes the argmax class instead.")]
+--classes writes the argmax class instead."
+    )]
     Predict(PredictArgs),
     /// Evaluate a trained model on a dataset: loss, accuracy, per-class precision/recall and
     /// confusion matrix for classifiers; MSE, MAE and R² for regressors.
-    #[command(after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv")]
+    #[command(
+        after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv"
+    )]
     Eval(EvalArgs),
 }
 

@@ -5,27 +5,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
-/// Hidden-layer activation.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Activation {
-    Relu,
-    Sigmoid,
-    Tanh,
-    LeakyRelu,
-    Gelu,
-    Elu,
-    Silu,
-}
-
-/// Weight initialisation of the Linear layers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    Default,
-    XavierUniform,
-    XavierNormal,
-    KaimingUniform,
-    KaimingNormal,
-}
+pub use backprop::nn::{Activation, InitScheme as Init};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Loss {
@@ -83,7 +63,7 @@ pub struct ModelConfig {
     pub layers: Vec<usize>,
     pub activation: Activation,
     pub batch_norm: bool,
-    pub dropout: f32,
+    pub dropout: f64,
     pub init: Init,
 }
 
@@ -157,7 +137,8 @@ impl Config {
 
     /// Reads and validates a config file; relative data paths resolve against its folder.
     pub fn from_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         Self::parse(&text, &base).with_context(|| path.display().to_string())
     }
@@ -165,15 +146,33 @@ impl Config {
     /// Parses config text; `base` is the folder relative paths resolve against.
     pub fn parse(text: &str, base: &Path) -> Result<Config> {
         let table: Table = text.parse().map_err(|e: toml::de::Error| {
-            anyhow!("invalid TOML: {}", e.to_string().lines().next().unwrap_or("").trim())
+            anyhow!(
+                "invalid TOML: {}",
+                e.to_string().lines().next().unwrap_or("").trim()
+            )
         })?;
         let mut top = Section::new("", table);
         let seed = top.take_uint("seed")?.unwrap_or(0);
-        let model = ModelConfig::parse(top.take_table("model")?.ok_or_else(|| anyhow!("missing section [model]"))?)?;
-        let data = DataConfig::parse(top.take_table("data")?.ok_or_else(|| anyhow!("missing section [data]"))?, base)?;
-        let train = TrainConfig::parse(top.take_table("train")?.unwrap_or_else(|| Section::new("train", Table::new())))?;
+        let model = ModelConfig::parse(
+            top.take_table("model")?
+                .ok_or_else(|| anyhow!("missing section [model]"))?,
+        )?;
+        let data = DataConfig::parse(
+            top.take_table("data")?
+                .ok_or_else(|| anyhow!("missing section [data]"))?,
+            base,
+        )?;
+        let train = TrainConfig::parse(
+            top.take_table("train")?
+                .unwrap_or_else(|| Section::new("train", Table::new())),
+        )?;
         top.finish(&["seed", "model", "data", "train"])?;
-        let config = Config { seed, model, data, train };
+        let config = Config {
+            seed,
+            model,
+            data,
+            train,
+        };
         config.check()?;
         Ok(config)
     }
@@ -189,40 +188,34 @@ impl Config {
 
 impl ModelConfig {
     fn parse(mut s: Section) -> Result<ModelConfig> {
-        let layers = s.take_uint_list("layers")?.ok_or_else(|| anyhow!("[model] layers: missing (e.g. layers = [4, 16, 3])"))?;
+        let layers = s
+            .take_uint_list("layers")?
+            .ok_or_else(|| anyhow!("[model] layers: missing (e.g. layers = [4, 16, 3])"))?;
         if layers.len() < 2 {
             bail!("[model] layers: needs at least two sizes (inputs and outputs), got {layers:?}");
         }
         if let Some(i) = layers.iter().position(|&n| n == 0) {
             bail!("[model] layers: size {i} is 0; every layer needs at least one unit");
         }
-        let activation = match s.take_choice("activation", &["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu", "silu"])? {
-            None | Some("relu") => Activation::Relu,
-            Some("sigmoid") => Activation::Sigmoid,
-            Some("tanh") => Activation::Tanh,
-            Some("leaky_relu") => Activation::LeakyRelu,
-            Some("gelu") => Activation::Gelu,
-            Some("elu") => Activation::Elu,
-            Some(_) => Activation::Silu,
+        let activation = match s.take_choice("activation", &Activation::NAMES)? {
+            None => Activation::Relu,
+            Some(name) => name.parse()?,
         };
         let batch_norm = s.take_bool("batch_norm")?.unwrap_or(false);
         let dropout = s.take_f64("dropout")?.unwrap_or(0.0);
         if !(0.0..1.0).contains(&dropout) {
             bail!("[model] dropout: must be in [0, 1), got {dropout}");
         }
-        let init = match s.take_choice("init", &["default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"])? {
-            None | Some("default") => Init::Default,
-            Some("xavier_uniform") => Init::XavierUniform,
-            Some("xavier_normal") => Init::XavierNormal,
-            Some("kaiming_uniform") => Init::KaimingUniform,
-            Some(_) => Init::KaimingNormal,
+        let init = match s.take_choice("init", &Init::NAMES)? {
+            None => Init::Default,
+            Some(name) => name.parse()?,
         };
         s.finish(&["layers", "activation", "batch_norm", "dropout", "init"])?;
         Ok(ModelConfig {
             layers: layers.into_iter().map(|n| n as usize).collect(),
             activation,
             batch_norm,
-            dropout: dropout as f32,
+            dropout,
             init,
         })
     }
@@ -252,7 +245,10 @@ impl DataConfig {
             (None, _, _) => bail!("[data] train_x and train_y: both are needed"),
         };
         let mut holdout = |name: &str| -> Result<Option<Holdout>> {
-            let (x, y) = (s.take_str(&format!("{name}_x"))?, s.take_str(&format!("{name}_y"))?);
+            let (x, y) = (
+                s.take_str(&format!("{name}_x"))?,
+                s.take_str(&format!("{name}_y"))?,
+            );
             let h = match s.take(name) {
                 None => None,
                 Some(Value::Float(f)) => Some(Holdout::Fraction(f)),
@@ -260,7 +256,10 @@ impl DataConfig {
                     "xor" | "digits" | "iris" => Source::Builtin(p),
                     _ => Source::Csv(resolve(&p)),
                 })),
-                Some(v) => bail!("[data] {name}: expected a fraction (e.g. 0.2) or a file path, got {}", v.type_str()),
+                Some(v) => bail!(
+                    "[data] {name}: expected a fraction (e.g. 0.2) or a file path, got {}",
+                    v.type_str()
+                ),
             };
             if let Some(Holdout::Fraction(f)) = h {
                 if !(f > 0.0 && f < 1.0) {
@@ -269,7 +268,10 @@ impl DataConfig {
             }
             match (h, x, y) {
                 (h, None, None) => Ok(h),
-                (None, Some(x), Some(y)) => Ok(Some(Holdout::Source(Source::Pair { x: resolve(&x), y: resolve(&y) }))),
+                (None, Some(x), Some(y)) => Ok(Some(Holdout::Source(Source::Pair {
+                    x: resolve(&x),
+                    y: resolve(&y),
+                }))),
                 _ => bail!("[data] {name}: give either `{name}` or both `{name}_x` and `{name}_y`"),
             }
         };
@@ -290,7 +292,13 @@ impl DataConfig {
             "target",
             "standardize",
         ])?;
-        Ok(DataConfig { train, test, validation, target, standardize })
+        Ok(DataConfig {
+            train,
+            test,
+            validation,
+            target,
+            standardize,
+        })
     }
 }
 
@@ -307,7 +315,11 @@ impl TrainConfig {
             momentum: 0.0,
             nesterov: false,
             dampening: 0.0,
-            weight_decay: if optimizer == OptimizerKind::AdamW { 1e-2 } else { 0.0 },
+            weight_decay: if optimizer == OptimizerKind::AdamW {
+                1e-2
+            } else {
+                0.0
+            },
             betas: (0.9, 0.999),
             eps: 1e-8,
             alpha: 0.99,
@@ -324,7 +336,10 @@ impl TrainConfig {
     }
 
     fn parse(mut s: Section) -> Result<TrainConfig> {
-        let loss = match s.take_choice("loss", &["mse", "cross_entropy", "bce_with_logits", "l1", "smooth_l1"])? {
+        let loss = match s.take_choice(
+            "loss",
+            &["mse", "cross_entropy", "bce_with_logits", "l1", "smooth_l1"],
+        )? {
             Some("mse") => Loss::Mse,
             None | Some("cross_entropy") => Loss::CrossEntropy,
             Some("bce_with_logits") => Loss::BceWithLogits,
@@ -341,11 +356,14 @@ impl TrainConfig {
         if let Some(lr) = s.take_f64("lr")? {
             t.lr = lr;
         }
-        if !(t.lr > 0.0) || !t.lr.is_finite() {
-            bail!("[train] lr: the learning rate must be positive, got {}", t.lr);
+        if t.lr.is_nan() || t.lr <= 0.0 || !t.lr.is_finite() {
+            bail!(
+                "[train] lr: the learning rate must be positive, got {}",
+                t.lr
+            );
         }
         let nonneg = |name: &str, v: f64| -> Result<f64> {
-            if !(v >= 0.0) || !v.is_finite() {
+            if v.is_nan() || v < 0.0 || !v.is_finite() {
                 bail!("[train] {name}: must be a finite number >= 0, got {v}");
             }
             Ok(v)
@@ -390,7 +408,10 @@ impl TrainConfig {
         if let Some(g) = gamma {
             nonneg("gamma", g)?;
         }
-        t.scheduler = match s.take_choice("scheduler", &["none", "step", "multistep", "exponential", "cosine"])? {
+        t.scheduler = match s.take_choice(
+            "scheduler",
+            &["none", "step", "multistep", "exponential", "cosine"],
+        )? {
             None | Some("none") => Scheduler::None,
             Some("step") => Scheduler::Step {
                 step_size: match step_size {
@@ -402,14 +423,18 @@ impl TrainConfig {
             },
             Some("multistep") => Scheduler::MultiStep {
                 milestones: milestones
-                    .ok_or_else(|| anyhow!("[train] milestones: required for scheduler = \"multistep\""))?
+                    .ok_or_else(|| {
+                        anyhow!("[train] milestones: required for scheduler = \"multistep\"")
+                    })?
                     .into_iter()
                     .map(|m| m as usize)
                     .collect(),
                 gamma: gamma.unwrap_or(0.1),
             },
             Some("exponential") => Scheduler::Exponential {
-                gamma: gamma.ok_or_else(|| anyhow!("[train] gamma: required for scheduler = \"exponential\""))?,
+                gamma: gamma.ok_or_else(|| {
+                    anyhow!("[train] gamma: required for scheduler = \"exponential\"")
+                })?,
             },
             Some(_) => Scheduler::Cosine {
                 t_max: match t_max {
@@ -421,7 +446,7 @@ impl TrainConfig {
             },
         };
         if let Some(c) = s.take_f64("clip_grad_norm")? {
-            if !(c > 0.0) {
+            if c.is_nan() || c <= 0.0 {
                 bail!("[train] clip_grad_norm: must be positive, got {c}");
             }
             t.clip_grad_norm = Some(c);
@@ -480,7 +505,10 @@ struct Section {
 
 impl Section {
     fn new(name: &str, table: Table) -> Self {
-        Section { name: name.to_string(), table }
+        Section {
+            name: name.to_string(),
+            table,
+        }
     }
 
     fn label(&self, key: &str) -> String {
@@ -499,7 +527,11 @@ impl Section {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Table(t)) => Ok(Some(Section::new(key, t))),
-            Some(v) => bail!("{}: expected a section, got {}", self.label(key), v.type_str()),
+            Some(v) => bail!(
+                "{}: expected a section, got {}",
+                self.label(key),
+                v.type_str()
+            ),
         }
     }
 
@@ -508,7 +540,11 @@ impl Section {
             None => Ok(None),
             Some(Value::Float(f)) => Ok(Some(f)),
             Some(Value::Integer(i)) => Ok(Some(i as f64)),
-            Some(v) => bail!("{}: expected a number, got {}", self.label(key), v.type_str()),
+            Some(v) => bail!(
+                "{}: expected a number, got {}",
+                self.label(key),
+                v.type_str()
+            ),
         }
     }
 
@@ -517,7 +553,11 @@ impl Section {
             None => Ok(None),
             Some(Value::Integer(i)) if i >= 0 => Ok(Some(i as u64)),
             Some(Value::Integer(i)) => bail!("{}: must not be negative, got {i}", self.label(key)),
-            Some(v) => bail!("{}: expected a whole number, got {}", self.label(key), v.type_str()),
+            Some(v) => bail!(
+                "{}: expected a whole number, got {}",
+                self.label(key),
+                v.type_str()
+            ),
         }
     }
 
@@ -525,7 +565,11 @@ impl Section {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Boolean(b)) => Ok(Some(b)),
-            Some(v) => bail!("{}: expected true or false, got {}", self.label(key), v.type_str()),
+            Some(v) => bail!(
+                "{}: expected true or false, got {}",
+                self.label(key),
+                v.type_str()
+            ),
         }
     }
 
@@ -533,7 +577,11 @@ impl Section {
         match self.take(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(v) => bail!("{}: expected a string, got {}", self.label(key), v.type_str()),
+            Some(v) => bail!(
+                "{}: expected a string, got {}",
+                self.label(key),
+                v.type_str()
+            ),
         }
     }
 
@@ -548,7 +596,11 @@ impl Section {
                 "{}: unknown value \"{v}\"{}; expected one of {}",
                 self.label(key),
                 suggestion(&v, choices),
-                choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+                choices
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -646,41 +698,82 @@ mod tests {
         assert_eq!(c.train.betas, (0.9, 0.999));
         let w = parse(&format!("{MINIMAL}[train]\noptimizer = \"adamw\"\n")).unwrap();
         assert_eq!(w.train.weight_decay, 0.01);
-        let r = parse(&format!("{MINIMAL}[train]\noptimizer = \"rmsprop\"\nscheduler = \"step\"\nstep_size = 3\n")).unwrap();
+        let r = parse(&format!(
+            "{MINIMAL}[train]\noptimizer = \"rmsprop\"\nscheduler = \"step\"\nstep_size = 3\n"
+        ))
+        .unwrap();
         assert_eq!((r.train.lr, r.train.alpha), (0.01, 0.99));
-        assert_eq!(r.train.scheduler, Scheduler::Step { step_size: 3, gamma: 0.1 });
+        assert_eq!(
+            r.train.scheduler,
+            Scheduler::Step {
+                step_size: 3,
+                gamma: 0.1
+            }
+        );
     }
 
     #[test]
     fn relative_paths_resolve_against_the_config_folder() {
-        let c = parse("[model]\nlayers = [2, 1]\n[data]\ntrain = \"d/train.csv\"\ntest = \"/abs/t.csv\"\n").unwrap();
+        let c = parse(
+            "[model]\nlayers = [2, 1]\n[data]\ntrain = \"d/train.csv\"\ntest = \"/abs/t.csv\"\n",
+        )
+        .unwrap();
         assert_eq!(c.data.train, Source::Csv(PathBuf::from("/cfg/d/train.csv")));
-        assert_eq!(c.data.test, Some(Holdout::Source(Source::Csv(PathBuf::from("/abs/t.csv")))));
+        assert_eq!(
+            c.data.test,
+            Some(Holdout::Source(Source::Csv(PathBuf::from("/abs/t.csv"))))
+        );
     }
 
     #[test]
     fn unknown_keys_and_values_suggest_the_closest() {
-        let e = parse(&format!("{MINIMAL}[train]\nlrr = 0.1\n")).unwrap_err().to_string();
+        let e = parse(&format!("{MINIMAL}[train]\nlrr = 0.1\n"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "[train] lrr: unknown key (did you mean `lr`?)");
-        let e = parse(&format!("{MINIMAL}[train]\noptimizer = \"adma\"\n")).unwrap_err().to_string();
-        assert!(e.starts_with("[train] optimizer: unknown value \"adma\" (did you mean `adam`?)"), "{e}");
-        let e = parse("[model]\nlayers = [2, 1]\nactivation = \"rleu\"\n[data]\ntrain = \"xor\"\n").unwrap_err().to_string();
+        let e = parse(&format!("{MINIMAL}[train]\noptimizer = \"adma\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("[train] optimizer: unknown value \"adma\" (did you mean `adam`?)"),
+            "{e}"
+        );
+        let e = parse("[model]\nlayers = [2, 1]\nactivation = \"rleu\"\n[data]\ntrain = \"xor\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean `relu`"), "{e}");
     }
 
     #[test]
     fn bad_values_are_rejected_with_the_key() {
         for (extra, want) in [
-            ("[train]\nlr = -1.0\n", "[train] lr: the learning rate must be positive"),
-            ("[train]\nlr = 0\n", "[train] lr: the learning rate must be positive"),
-            ("[train]\nbetas = [0.9, 1.0]\n", "Invalid beta parameter at index 1"),
-            ("[train]\nscheduler = \"cosine\"\n", "[train] t_max: required"),
-            ("[train]\nepochs = -3\n", "[train] epochs: must not be negative"),
+            (
+                "[train]\nlr = -1.0\n",
+                "[train] lr: the learning rate must be positive",
+            ),
+            (
+                "[train]\nlr = 0\n",
+                "[train] lr: the learning rate must be positive",
+            ),
+            (
+                "[train]\nbetas = [0.9, 1.0]\n",
+                "Invalid beta parameter at index 1",
+            ),
+            (
+                "[train]\nscheduler = \"cosine\"\n",
+                "[train] t_max: required",
+            ),
+            (
+                "[train]\nepochs = -3\n",
+                "[train] epochs: must not be negative",
+            ),
         ] {
             let e = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
             assert!(e.contains(want), "{extra:?}: {e}");
         }
-        let e = parse("[model]\nlayers = [2]\n[data]\ntrain = \"xor\"\n").unwrap_err().to_string();
+        let e = parse("[model]\nlayers = [2]\n[data]\ntrain = \"xor\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs at least two sizes"), "{e}");
     }
 
@@ -688,5 +781,112 @@ mod tests {
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("lrr", "lr"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
+
+impl Config {
+    /// The config as TOML, with every path absolute and every default spelled out, so a copy
+    /// stored in a run folder means the same thing from anywhere.
+    pub fn to_toml(&self) -> String {
+        let mut s = format!("seed = {}\n\n[model]\n", self.seed);
+        let m = &self.model;
+        let act = Activation::NAMES[Activation::NAMES
+            .iter()
+            .position(|n| n.parse::<Activation>().ok() == Some(m.activation))
+            .unwrap_or(0)];
+        let init = Init::NAMES[Init::NAMES
+            .iter()
+            .position(|n| n.parse::<Init>().ok() == Some(m.init))
+            .unwrap_or(0)];
+        s += &format!(
+            "layers = {:?}\nactivation = \"{act}\"\nbatch_norm = {}\ndropout = {:?}\ninit = \"{init}\"\n\n[data]\n",
+            m.layers, m.batch_norm, m.dropout
+        );
+        let d = &self.data;
+        let quote = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+        let source = |s: &mut String, key: &str, src: &Source| match src {
+            Source::Builtin(name) => *s += &format!("{key} = \"{name}\"\n"),
+            Source::Csv(p) => *s += &format!("{key} = {}\n", quote(p)),
+            Source::Pair { x, y } => {
+                *s += &format!("{key}_x = {}\n{key}_y = {}\n", quote(x), quote(y))
+            }
+        };
+        source(&mut s, "train", &d.train);
+        for (key, h) in [("test", &d.test), ("validation", &d.validation)] {
+            match h {
+                Some(Holdout::Fraction(f)) => s += &format!("{key} = {f:?}\n"),
+                Some(Holdout::Source(src)) => source(&mut s, key, src),
+                None => {}
+            }
+        }
+        if let Some(t) = &d.target {
+            s += &format!("target = {}\n", toml::Value::String(t.clone()));
+        }
+        s += &format!("standardize = {}\n\n[train]\n", d.standardize);
+        let t = &self.train;
+        let loss = match t.loss {
+            Loss::Mse => "mse",
+            Loss::CrossEntropy => "cross_entropy",
+            Loss::BceWithLogits => "bce_with_logits",
+            Loss::L1 => "l1",
+            Loss::SmoothL1 => "smooth_l1",
+        };
+        let opt = match t.optimizer {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::RmsProp => "rmsprop",
+        };
+        s += &format!(
+            "loss = \"{loss}\"\noptimizer = \"{opt}\"\nlr = {:?}\nmomentum = {:?}\nnesterov = {}\ndampening = {:?}\nweight_decay = {:?}\nbetas = [{:?}, {:?}]\neps = {:?}\nalpha = {:?}\namsgrad = {}\ncentered = {}\n",
+            t.lr, t.momentum, t.nesterov, t.dampening, t.weight_decay, t.betas.0, t.betas.1, t.eps, t.alpha, t.amsgrad, t.centered
+        );
+        match &t.scheduler {
+            Scheduler::None => s += "scheduler = \"none\"\n",
+            Scheduler::Step { step_size, gamma } => {
+                s += &format!("scheduler = \"step\"\nstep_size = {step_size}\ngamma = {gamma:?}\n")
+            }
+            Scheduler::MultiStep { milestones, gamma } => {
+                s += &format!(
+                    "scheduler = \"multistep\"\nmilestones = {milestones:?}\ngamma = {gamma:?}\n"
+                )
+            }
+            Scheduler::Exponential { gamma } => {
+                s += &format!("scheduler = \"exponential\"\ngamma = {gamma:?}\n")
+            }
+            Scheduler::Cosine { t_max, eta_min } => {
+                s += &format!("scheduler = \"cosine\"\nt_max = {t_max}\neta_min = {eta_min:?}\n")
+            }
+        }
+        if let Some(c) = t.clip_grad_norm {
+            s += &format!("clip_grad_norm = {c:?}\n");
+        }
+        s += &format!(
+            "l1 = {:?}\nepochs = {}\nbatch_size = {}\nshuffle = {}\n",
+            t.l1, t.epochs, t.batch_size, t.shuffle
+        );
+        if let Some(p) = t.early_stopping {
+            s += &format!("early_stopping = {p}\n");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+
+    #[test]
+    fn to_toml_parses_back_to_the_same_config() {
+        let text = "seed = 3\n[model]\nlayers = [4, 8, 3]\nactivation = \"gelu\"\nbatch_norm = true\ndropout = 0.25\ninit = \"kaiming_normal\"\n\
+            [data]\ntrain = \"x/train.csv\"\ntest = 0.3\nvalidation_x = \"v.npy\"\nvalidation_y = \"vy.npy\"\ntarget = \"species\"\nstandardize = true\n\
+            [train]\noptimizer = \"sgd\"\nlr = 0.05\nmomentum = 0.9\nnesterov = true\nscheduler = \"multistep\"\nmilestones = [3, 6]\nclip_grad_norm = 2.0\nearly_stopping = 4\n";
+        let c = Config::parse(text, Path::new("/base")).unwrap();
+        let again = Config::parse(&c.to_toml(), Path::new("/elsewhere")).unwrap();
+        assert_eq!(c, again);
+        assert_eq!(
+            Config::parse(&Config::default_digits().to_toml(), Path::new("/")).unwrap(),
+            Config::default_digits()
+        );
     }
 }

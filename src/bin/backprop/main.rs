@@ -1,1 +1,78 @@
-fn main() {}
+//! The `backprop` command: train, evaluate and run MLPs from files, with no code.
+//!
+//! A thin layer over the library: flags and the TOML config become validated options
+//! (`cli`, `config`), and the work is the library's. Every error prints one line and leaves no
+//! new file behind.
+
+mod checkpoint;
+mod cli;
+mod config;
+mod output;
+mod predict;
+mod prepare;
+mod progress;
+mod train;
+
+use clap::Parser;
+use cli::{Cli, Command, TrainArgs};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // A panic is a bug, but it still gets one line (no backtrace noise) and a clean exit code.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        eprintln!("error: internal error: {}", one_line(&msg));
+    }));
+    let cli = Cli::parse();
+    let result = std::panic::catch_unwind(|| run(cli));
+    match result {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
+            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            ExitCode::FAILURE
+        }
+        Err(_) => ExitCode::from(101),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
+        Command::Train(args) => {
+            let _ = ctrlc::set_handler(|| {
+                if train::INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    // A second Ctrl-C: stop now, without a checkpoint.
+                    eprintln!("error: interrupted twice; stopped without a checkpoint");
+                    std::process::exit(130);
+                }
+                eprintln!("interrupt: finishing this epoch, then saving a checkpoint (Ctrl-C again to abort)");
+            });
+            match train::run(&args)? {
+                train::Outcome::Finished => Ok(ExitCode::SUCCESS),
+                train::Outcome::Interrupted(dir) => {
+                    eprintln!(
+                        "interrupted: checkpoint saved in {}; continue with `backprop train --resume {}`",
+                        dir.display(),
+                        dir.display()
+                    );
+                    Ok(ExitCode::from(130))
+                }
+            }
+        }
+        Command::Predict(args) => predict::run_predict(&args).map(|_| ExitCode::SUCCESS),
+        Command::Eval(args) => predict::run_eval(&args).map(|_| ExitCode::SUCCESS),
+    }
+}
+
+/// Joins a multi-line message into one line.
+fn one_line(s: &str) -> String {
+    s.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

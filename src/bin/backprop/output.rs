@@ -1,0 +1,162 @@
+//! Output files: every file is written to a temporary name and renamed into place, and a run
+//! that fails removes what it created, so an error never leaves a new file behind.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What this run created, removed again on drop unless [`Created::keep_all`] was called.
+#[derive(Default)]
+pub struct Created {
+    paths: Vec<PathBuf>,
+    keep: Vec<PathBuf>,
+    done: bool,
+}
+
+impl Created {
+    /// Remembers a file or folder this run made.
+    pub fn add(&mut self, path: &Path) {
+        if !self.paths.iter().any(|p| p == path) {
+            self.paths.push(path.to_path_buf());
+        }
+    }
+
+    /// Keeps `path` (and the folders holding it) even if the run fails: a good checkpoint.
+    pub fn keep(&mut self, path: &Path) {
+        self.keep.push(path.to_path_buf());
+    }
+
+    /// The run succeeded: keep everything.
+    pub fn keep_all(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Created {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        for p in self.paths.iter().rev() {
+            if self.keep.iter().any(|k| k.starts_with(p)) {
+                continue;
+            }
+            if p.is_dir() {
+                let _ = std::fs::remove_dir(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_file(path: &Path, bytes: &[u8], created: &mut Created) -> Result<()> {
+    let existed = path.exists();
+    backprop::data::write_atomically(path, |w| w.write_all(bytes))?;
+    if !existed {
+        created.add(path);
+    }
+    Ok(())
+}
+
+/// Checks that the folder a file will be written into exists.
+pub fn check_parent(path: &Path, flag: &str) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "{flag} {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    Ok(())
+}
+
+/// The run folder: `--out DIR` (which must exist), or a new `runs/<name>-<UTC time>`.
+pub fn run_folder(out: Option<&Path>, name: &str, created: &mut Created) -> Result<PathBuf> {
+    if let Some(dir) = out {
+        if !dir.is_dir() {
+            bail!("--out {}: output directory does not exist", dir.display());
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let runs = PathBuf::from("runs");
+    if !runs.exists() {
+        std::fs::create_dir(&runs).context("creating runs/")?;
+        created.add(&runs);
+    }
+    let stamp = utc_stamp();
+    let mut dir = runs.join(format!("{name}-{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = runs.join(format!("{name}-{stamp}-{n}"));
+    }
+    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    created.add(&dir);
+    Ok(dir)
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC.
+fn utc_stamp() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_has_the_right_shape() {
+        let s = utc_stamp();
+        assert_eq!(s.len(), 15);
+        assert!(s.starts_with("20"));
+        assert_eq!(&s[8..9], "-");
+    }
+
+    #[test]
+    fn created_files_are_removed_unless_kept() {
+        let dir = std::env::temp_dir().join(format!("backprop-created-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        {
+            let mut c = Created::default();
+            c.add(&dir);
+            write_file(&dir.join("a.txt"), b"x", &mut c).unwrap();
+        }
+        assert!(!dir.exists());
+        std::fs::create_dir(&dir).unwrap();
+        {
+            let mut c = Created::default();
+            c.add(&dir);
+            write_file(&dir.join("a.txt"), b"x", &mut c).unwrap();
+            write_file(&dir.join("ckpt"), b"y", &mut c).unwrap();
+            c.keep(&dir.join("ckpt"));
+        }
+        assert!(dir.join("ckpt").exists() && !dir.join("a.txt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,160 @@
+//! `backprop predict` and `backprop eval`: a trained model applied to new data, in eval mode
+//! (BatchNorm running statistics, no dropout), with the standardisation `train` stored beside
+//! the weights.
+
+use crate::cli::{EvalArgs, PredictArgs};
+use crate::config::{Config, Source};
+use crate::output::{check_parent, Created};
+use crate::prepare::{check, load_source, standardize, standardizer_from};
+use crate::train::{build_model, loss_fn};
+use anyhow::{bail, Context, Result};
+use backprop::data;
+use backprop::io::safetensors;
+use backprop::nn::{Mlp, Module};
+use backprop::train::{evaluate, predict};
+use backprop::Array;
+use std::path::Path;
+
+/// The config's model with the trained weights, and its stored standardiser.
+fn load_model(config: &Config, path: &Path) -> Result<(Mlp, Option<data::Standardizer>)> {
+    let (state, meta) = safetensors::load(path)?;
+    let model = build_model(config);
+    model
+        .load_state_dict(&state)
+        .with_context(|| format!("--model {}", path.display()))?;
+    Ok((model, standardizer_from(&meta, path)?))
+}
+
+pub fn run_predict(args: &PredictArgs) -> Result<()> {
+    let config = Config::from_file(&args.config)?;
+    check_parent(&args.output, "--output")?;
+    let ext = |p: &Path| {
+        p.extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let out_kind = ext(&args.output);
+    if out_kind != "csv" && out_kind != "npy" {
+        bail!(
+            "--output {}: must end in .csv or .npy",
+            args.output.display()
+        );
+    }
+    let (mut model, st) = load_model(&config, &args.model)?;
+    if !args.input.exists() {
+        bail!("{}: input file not found", args.input.display());
+    }
+    let x = match ext(&args.input).as_str() {
+        "npy" => {
+            let a = data::read_npy(&args.input)?;
+            match a.ndim() {
+                2 => a,
+                1 => {
+                    let n = a.len();
+                    a.into_shape(&[n, 1])
+                }
+                _ => bail!(
+                    "{}: expected a 2-D array, got shape {:?}",
+                    args.input.display(),
+                    a.shape()
+                ),
+            }
+        }
+        "csv" => data::read_csv_features(&args.input)?.0,
+        _ => bail!("--input {}: must end in .csv or .npy", args.input.display()),
+    };
+    let inputs = config.model.layers[0];
+    if x.shape()[1] != inputs {
+        bail!(
+            "{}: has {} feature columns but the model takes {inputs}",
+            args.input.display(),
+            x.shape()[1]
+        );
+    }
+    let x = standardize(st.as_ref(), x, &args.input.display().to_string())?;
+    let out = predict(&mut model, &x, 8192);
+    let (rows, header): (Array, Vec<String>) = if args.classes {
+        let width = out.shape()[1];
+        let classes: Vec<f32> = out
+            .data()
+            .chunks(width.max(1))
+            .map(|r| {
+                if width == 1 {
+                    f32::from(r[0] > 0.0)
+                } else {
+                    argmax(r) as f32
+                }
+            })
+            .collect();
+        let n = classes.len();
+        (Array::new(&[n], classes), vec!["class".to_string()])
+    } else {
+        let header = (0..out.shape()[1]).map(|i| format!("output_{i}")).collect();
+        (out, header)
+    };
+    let mut created = Created::default();
+    let existed = args.output.exists();
+    if out_kind == "npy" {
+        data::write_npy(&args.output, &rows)?;
+    } else {
+        data::write_csv(&args.output, &header, &rows)?;
+    }
+    if !existed {
+        created.add(&args.output);
+    }
+    created.keep_all();
+    Ok(())
+}
+
+/// The first index of the largest value (NaN counts as largest, as `argmax`).
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if row[best].is_nan() {
+            break;
+        }
+        if v.is_nan() || v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+pub fn run_eval(args: &EvalArgs) -> Result<()> {
+    let config = Config::from_file(&args.config)?;
+    let (mut model, st) = load_model(&config, &args.model)?;
+    let source = match args.data.as_str() {
+        "xor" | "digits" | "iris" => Source::Builtin(args.data.clone()),
+        p => Source::Csv(p.into()),
+    };
+    let ds = check(
+        load_source(&source, config.data.target.as_deref())?,
+        &args.data,
+        &config,
+    )?;
+    let x = standardize(st.as_ref(), ds.x.clone(), &args.data)?;
+    let classify = config.train.loss.is_classification();
+    let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
+    let loss = loss_fn(config.train.loss);
+    let e = evaluate(&mut model, &loss, &x, &ds.y, n_classes);
+    println!("rows: {}", ds.len());
+    println!("loss: {:.6}", e.loss);
+    if let Some(cm) = &e.confusion {
+        println!("accuracy: {:.4}", cm.accuracy());
+        println!("class  precision  recall  support");
+        for c in 0..cm.n_classes() {
+            let support: usize = cm.counts[c].iter().sum();
+            println!(
+                "{c:>5}  {:>9.4}  {:>6.4}  {support:>7}",
+                cm.precision(c),
+                cm.recall(c)
+            );
+        }
+        println!("confusion matrix:\n{cm}");
+    } else {
+        println!("mse: {:.6}", e.mse.unwrap_or(f64::NAN));
+        println!("mae: {:.6}", e.mae.unwrap_or(f64::NAN));
+        println!("r2: {:.6}", e.r2.unwrap_or(f64::NAN));
+    }
+    Ok(())
+}
