@@ -152,6 +152,7 @@ impl Config {
             )
         })?;
         let mut top = Section::new("", table);
+        top.check_known(&["seed", "model", "data", "train"])?;
         let seed = top.take_uint("seed")?.unwrap_or(0);
         let model = ModelConfig::parse(
             top.take_table("model")?
@@ -642,6 +643,14 @@ impl Section {
             })
             .collect::<Result<Vec<_>>>()
             .map(Some)
+    }
+
+    /// Errors on the first key not in `known`, suggesting the closest known one.
+    fn check_known(&self, known: &[&str]) -> Result<()> {
+        if let Some(key) = self.table.keys().find(|k| !known.contains(&k.as_str())) {
+            bail!("{}: unknown key{}", self.label(key), suggestion(key, known));
+        }
+        Ok(())
     }
 
     /// Errors on the first key nobody took, suggesting the closest known one.

@@ -310,7 +310,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                 &state,
             );
             ck.write(&dir.join(checkpoint::FILE), &mut created)?;
+            // A good checkpoint stays, with the config that resumes it, whatever happens next.
             created.keep(&dir.join(checkpoint::FILE));
+            created.keep(&dir.join("config.toml"));
             last_checkpoint = Some(epoch);
         }
         if interrupted {

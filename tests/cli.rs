@@ -1,0 +1,670 @@
+//! The `backprop` binary end to end: the default job, the metrics contract, PyTorch weights in
+//! and out, checkpoints, and bad input (one line on stderr, non-zero exit, no new files).
+
+mod common;
+use backprop::io::safetensors;
+use backprop::nn::{Mlp, MlpConfig, Module, StateDict};
+use backprop::optim::{Optimizer, SGDConfig, SGD};
+use backprop::Tensor;
+use common::{fixtures, Fixture};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+
+/// A fresh, empty temporary folder, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("backprop-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    /// Every file and folder below, relative, sorted.
+    fn listing(&self) -> Vec<String> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+                if p.is_dir() {
+                    walk(base, &p, out);
+                }
+            }
+        }
+        let mut out = vec![];
+        walk(&self.0, &self.0, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(dir: &TempDir, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(&dir.0)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn ok(dir: &TempDir, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn metrics(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn tensors(path: &Path) -> StateDict {
+    safetensors::load(path).unwrap().0
+}
+
+#[test]
+fn default_job_reaches_97_percent_on_digits() {
+    let dir = TempDir::new("default");
+    let stdout = ok(&dir, &["train"]);
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    assert!(stdout.contains("confusion matrix"), "{stdout}");
+    let runs: Vec<String> = dir
+        .listing()
+        .into_iter()
+        .filter(|p| p.starts_with("runs/digits-") && !p.contains("."))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run_dir = dir.path(&runs[0]);
+    for f in ["model.safetensors", "config.toml", "metrics.jsonl"] {
+        assert!(run_dir.join(f).exists(), "{f}");
+    }
+    let m = metrics(&run_dir.join("metrics.jsonl"));
+    assert_eq!(m.len(), 30);
+    let acc = m.last().unwrap()["test_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.97, "test accuracy {acc}");
+    // The saved config reproduces the run.
+    let keys: Vec<String> = tensors(&run_dir.join("model.safetensors"))
+        .keys()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "layers.0.bias",
+            "layers.0.weight",
+            "layers.2.bias",
+            "layers.2.weight",
+            "layers.4.bias",
+            "layers.4.weight"
+        ]
+    );
+}
+
+const XOR: &str = "seed = 7\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n\
+    [train]\nloss = \"mse\"\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 3\nbatch_size = 3\nshuffle = false\n";
+
+#[test]
+fn metrics_are_the_mean_of_step_losses_before_each_update() {
+    let dir = TempDir::new("metrics");
+    let cfg = dir.write("xor.toml", XOR);
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            ".",
+            "--metrics",
+            "m.jsonl",
+            "--save",
+            "w.safetensors",
+        ],
+    );
+    let m = metrics(&dir.path("m.jsonl"));
+    assert_eq!(m.len(), 3);
+    // The same run through the library: batches are rows 0..3 and 3..4 in file order.
+    backprop::manual_seed(7);
+    let model = Mlp::new(&MlpConfig::new(&[2, 4, 1]));
+    let mut opt = SGD::new(
+        model.parameters(),
+        SGDConfig {
+            lr: 0.1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let x = Tensor::from_slice(&[0., 0., 0., 1., 1., 0., 1., 1.], &[4, 2]);
+    let y = Tensor::from_slice(&[0., 1., 1., 0.], &[4, 1]);
+    for (e, line) in m.iter().enumerate() {
+        let mut losses = vec![];
+        for rows in [vec![0, 1, 2], vec![3]] {
+            opt.zero_grad();
+            let loss = backprop::nn::mse_loss(
+                &model.forward(&x.index_select(0, &rows)),
+                &y.index_select(0, &rows),
+                Default::default(),
+            );
+            losses.push(loss.item() as f64);
+            loss.backward();
+            opt.step();
+        }
+        let mean = (losses[0] + losses[1]) / 2.0;
+        assert_eq!(line["epoch"].as_u64(), Some(e as u64 + 1));
+        assert!(
+            (line["loss"].as_f64().unwrap() - mean).abs() < 1e-6,
+            "epoch {}: {} vs {mean}",
+            e + 1,
+            line["loss"]
+        );
+        assert_eq!(line["lr"].as_f64(), Some(0.1));
+    }
+    let saved = tensors(&dir.path("w.safetensors"));
+    assert_eq!(saved, model.state_dict_sorted());
+}
+
+trait Sorted {
+    fn state_dict_sorted(&self) -> StateDict;
+}
+impl Sorted for Mlp {
+    fn state_dict_sorted(&self) -> StateDict {
+        let sd = self.state_dict();
+        let mut keys: Vec<&str> = sd.keys().collect();
+        keys.sort();
+        let mut out = StateDict::new();
+        for k in keys {
+            out.insert(k, sd.get(k).unwrap().clone());
+        }
+        out
+    }
+}
+
+const INTEROP: &str = "[model]\nlayers = [3, 6, 2]\nbatch_norm = true\ndropout = 0.2\n[data]\ntrain_x = \"x.npy\"\ntrain_y = \"y.npy\"\n\
+    [train]\nloss = \"mse\"\nepochs = 0\n";
+
+fn write_csv(dir: &TempDir, name: &str, header: &str, t: &Tensor) -> PathBuf {
+    let cols = t.shape()[1];
+    let mut s = format!("{header}\n");
+    for row in t.to_vec().chunks(cols) {
+        s += &row
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        s += "\n";
+    }
+    dir.write(name, &s)
+}
+
+#[test]
+fn pytorch_weights_train_from_init_and_predict_pytorchs_outputs() {
+    let dir = TempDir::new("interop");
+    let io = Fixture::load("interop_io");
+    // Two-output regression data: a .npy pair.
+    backprop::data::write_npy(dir.path("x.npy"), &backprop::Array::zeros(&[2, 3])).unwrap();
+    backprop::data::write_npy(dir.path("y.npy"), &backprop::Array::zeros(&[2, 2])).unwrap();
+    let cfg = dir.write("m.toml", INTEROP);
+    let init = fixtures().join("interop_model.safetensors");
+    // epochs = 0 with --init and --save writes the --init state bit for bit.
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "m.toml",
+            "--init",
+            init.to_str().unwrap(),
+            "--save",
+            "w.safetensors",
+            "--out",
+            ".",
+        ],
+    );
+    assert_eq!(tensors(&dir.path("w.safetensors")), tensors(&init));
+    // predict in eval mode gives PyTorch's outputs.
+    write_csv(&dir, "x.csv", "a,b,c", &io.get("x"));
+    ok(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--model",
+            "w.safetensors",
+            "--input",
+            "x.csv",
+            "--output",
+            "y.csv",
+        ],
+    );
+    let text = std::fs::read_to_string(dir.path("y.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("output_0,output_1"));
+    let got: Vec<f32> = lines
+        .flat_map(|l| {
+            l.split(',')
+                .map(|v| v.parse::<f32>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    common::assert_close(
+        "predict",
+        &Tensor::from_vec(got, &[7, 2]),
+        &io.get("y"),
+        1e-5,
+        1e-5,
+    );
+    // .npy output has shape [rows, outputs].
+    ok(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "m.toml",
+            "--model",
+            "w.safetensors",
+            "--input",
+            "x.csv",
+            "--output",
+            "y.npy",
+        ],
+    );
+    let y = backprop::data::read_npy(dir.path("y.npy")).unwrap();
+    assert_eq!(y.shape(), &[7, 2]);
+}
+
+#[test]
+fn predict_classes_and_eval_report_metrics() {
+    let dir = TempDir::new("eval");
+    let cfg = dir.write(
+        "iris.toml",
+        "[model]\nlayers = [4, 16, 3]\n[data]\ntrain = \"iris\"\ntest = 0.2\nstandardize = true\n[train]\nlr = 0.01\nepochs = 60\nbatch_size = 16\n",
+    );
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            ".",
+            "--quiet",
+        ],
+    );
+    let iris = backprop::data::iris();
+    write_csv(&dir, "x.csv", "a,b,c,d", &iris.x_tensor());
+    ok(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "iris.toml",
+            "--model",
+            "model.safetensors",
+            "--input",
+            "x.csv",
+            "--output",
+            "c.csv",
+            "--classes",
+        ],
+    );
+    let text = std::fs::read_to_string(dir.path("c.csv")).unwrap();
+    let preds: Vec<f32> = text.lines().skip(1).map(|l| l.parse().unwrap()).collect();
+    assert_eq!(preds.len(), 150);
+    let right = preds
+        .iter()
+        .zip(iris.y.data())
+        .filter(|(p, y)| p == y)
+        .count();
+    assert!(
+        right >= 135,
+        "{right}/150 right: standardisation must travel with the model"
+    );
+    let report = ok(
+        &dir,
+        &[
+            "eval",
+            "--config",
+            "iris.toml",
+            "--model",
+            "model.safetensors",
+            "--data",
+            "iris",
+        ],
+    );
+    for want in ["accuracy:", "precision", "recall", "confusion matrix"] {
+        assert!(report.contains(want), "{report}");
+    }
+}
+
+#[test]
+fn resume_continues_bit_for_bit() {
+    let dir = TempDir::new("resume");
+    let cfg = "seed = 3\n[model]\nlayers = [4, 8, 3]\nbatch_norm = true\ndropout = 0.3\n[data]\ntrain = \"iris\"\nstandardize = true\n\
+        [train]\nlr = 0.01\nscheduler = \"step\"\nstep_size = 2\ngamma = 0.5\nbatch_size = 16\nepochs = EPOCHS\n";
+    std::fs::create_dir(dir.path("whole")).unwrap();
+    std::fs::create_dir(dir.path("half")).unwrap();
+    dir.write("whole.toml", &cfg.replace("EPOCHS", "6"));
+    dir.write("half.toml", &cfg.replace("EPOCHS", "3"));
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "whole.toml",
+            "--out",
+            "whole",
+            "--quiet",
+        ],
+    );
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "half.toml",
+            "--out",
+            "half",
+            "--checkpoint-every",
+            "3",
+            "--quiet",
+        ],
+    );
+    // Continue the 3-epoch run to 6 epochs from its checkpoint.
+    let saved = std::fs::read_to_string(dir.path("half/config.toml")).unwrap();
+    std::fs::write(
+        dir.path("half/config.toml"),
+        saved.replace("epochs = 3", "epochs = 6"),
+    )
+    .unwrap();
+    ok(&dir, &["train", "--resume", "half", "--quiet"]);
+    assert_eq!(
+        tensors(&dir.path("half/model.safetensors")),
+        tensors(&dir.path("whole/model.safetensors"))
+    );
+    let (a, b) = (
+        metrics(&dir.path("half/metrics.jsonl")),
+        metrics(&dir.path("whole/metrics.jsonl")),
+    );
+    assert_eq!(a.len(), 6);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x["loss"], y["loss"]);
+        assert_eq!(x["lr"], y["lr"]);
+    }
+}
+
+#[test]
+fn diverging_loss_stops_and_keeps_the_last_good_checkpoint() {
+    let dir = TempDir::new("nan");
+    dir.write(
+        "boom.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\noptimizer = \"sgd\"\nlr = 1e30\nbatch_size = 0\nepochs = 5\n",
+    );
+    std::fs::create_dir(dir.path("out")).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "boom.toml",
+            "--out",
+            "out",
+            "--checkpoint-every",
+            "1",
+            "--metrics",
+            "m.jsonl",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("epoch ")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("training stopped at epoch 2") && lines[0].contains("checkpoint"),
+        "{err}"
+    );
+    // Only the config and the good checkpoint remain; no model, no metrics.
+    assert_eq!(
+        dir.listing(),
+        [
+            "boom.toml",
+            "out",
+            "out/checkpoint.safetensors",
+            "out/config.toml"
+        ]
+    );
+}
+
+/// Runs a failing command; checks one non-empty stderr line containing `want` and no new files.
+#[track_caller]
+fn fails(dir: &TempDir, args: &[&str], want: &str) {
+    let before = dir.listing();
+    let out = run(dir, args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("epoch ")).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: {err}");
+    assert!(
+        lines[0].contains(want),
+        "{args:?}: expected `{want}` in: {}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("panicked"), "{err}");
+    assert_eq!(dir.listing(), before, "{args:?} left files behind");
+}
+
+#[test]
+fn bad_input_gives_one_line_and_leaves_no_file() {
+    let dir = TempDir::new("bad");
+    let base = "[model]\nlayers = [2, 4, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 2\n";
+    dir.write("good.csv", "a,b,label\n0,1,0\n1,0,1\n");
+    let cases: &[(&str, &str, &str)] = &[
+        ("a,b,label\n0,x,1\n", base, "d.csv:2:b"),
+        ("a,b,label\n0,1,1\n0,1\n", base, "d.csv:3"),
+        ("", base, "empty"),
+        ("a,b,label\n0,1,1\n0,1,5\n", base, "label 5"),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("[train]\n", "[train]\noptimizer = \"adamm\"\n"),
+            "did you mean `adam`",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("[train]\n", "[train]\nloss = \"hinge\"\n"),
+            "loss",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace(
+                "layers = [2, 4, 2]",
+                "layers = [2, 4, 2]\nactivaton = \"relu\"",
+            ),
+            "did you mean `activation`",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("layers = [2, 4, 2]", "layers = [2]"),
+            "at least two sizes",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("[train]\n", "[train]\nlr = -0.1\n"),
+            "lr",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("[train]\n", "[train]\nlr = 0\n"),
+            "lr",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("d.csv", "missing.csv"),
+            "missing.csv",
+        ),
+        (
+            "a,b,label\n0,1,1\n",
+            &base.replace("[model]\n", "[modle]\n"),
+            "did you mean `model`",
+        ),
+    ];
+    for (csv, cfg, want) in cases {
+        dir.write("d.csv", csv);
+        dir.write("c.toml", cfg);
+        fails(&dir, &["train", "--config", "c.toml"], want);
+        fails(&dir, &["train", "--config", "c.toml", "--out", "nope"], "");
+    }
+    dir.write("d.csv", "a,b,label\n0,1,1\n1,0,0\n");
+    dir.write("c.toml", base);
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--out", "nope"],
+        "nope",
+    );
+    // --init: wrong shape, missing names, not safetensors, huge header.
+    let other = "[model]\nlayers = [2, 3, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 0\n";
+    dir.write("o.toml", other);
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "o.toml",
+            "--out",
+            ".",
+            "--save",
+            "o.safetensors",
+            "--quiet",
+        ],
+    );
+    let _ = std::fs::remove_file(dir.path("model.safetensors"));
+    let _ = std::fs::remove_file(dir.path("metrics.jsonl"));
+    let _ = std::fs::remove_file(dir.path("config.toml"));
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--init", "o.safetensors"],
+        "layers.0.weight",
+    );
+    let mut partial = tensors(&dir.path("o.safetensors"));
+    partial.remove("layers.2.bias");
+    safetensors::save(&partial, dir.path("partial.safetensors"), None).unwrap();
+    fails(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "o.toml",
+            "--init",
+            "partial.safetensors",
+        ],
+        "missing key `layers.2.bias`",
+    );
+    let mut extra = tensors(&dir.path("o.safetensors"));
+    extra.insert(
+        "layers.9.weight",
+        backprop::nn::StateTensor::f32(&[1], vec![0.0]),
+    );
+    safetensors::save(&extra, dir.path("extra.safetensors"), None).unwrap();
+    fails(
+        &dir,
+        &["train", "--config", "o.toml", "--init", "extra.safetensors"],
+        "unexpected key `layers.9.weight`",
+    );
+    dir.write("junk.safetensors", "this is not a safetensors file");
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--init", "junk.safetensors"],
+        "junk.safetensors",
+    );
+    let mut huge = (u64::MAX / 2).to_le_bytes().to_vec();
+    huge.extend_from_slice(b"{}");
+    std::fs::write(dir.path("huge.safetensors"), huge).unwrap();
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--init", "huge.safetensors"],
+        "huge.safetensors",
+    );
+    // predict/eval on bad input.
+    fails(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "c.toml",
+            "--model",
+            "junk.safetensors",
+            "--input",
+            "d.csv",
+            "--output",
+            "y.csv",
+        ],
+        "junk",
+    );
+    fails(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "o.toml",
+            "--model",
+            "o.safetensors",
+            "--input",
+            "d.csv",
+            "--output",
+            "y.csv",
+        ],
+        "d.csv",
+    );
+    fails(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "o.toml",
+            "--model",
+            "o.safetensors",
+            "--input",
+            "x.csv",
+            "--output",
+            "no/y.csv",
+        ],
+        "no",
+    );
+}
+
+#[test]
+fn help_documents_every_command() {
+    let dir = TempDir::new("help");
+    let top = ok(&dir, &["--help"]);
+    for want in ["train", "predict", "eval", "Example"] {
+        assert!(top.contains(want), "{top}");
+    }
+    for cmd in ["train", "predict", "eval"] {
+        let h = ok(&dir, &[cmd, "--help"]);
+        assert!(h.contains("Example"), "{cmd}: {h}");
+    }
+}
