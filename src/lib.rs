@@ -47,7 +47,9 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod rng;
+pub mod scratch;
 pub mod tensor;
+pub mod tour;
 pub mod train;
 
 #[cfg(test)]

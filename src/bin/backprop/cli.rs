@@ -9,6 +9,7 @@ Examples:
   backprop train --config mlp.toml --out runs/mine --metrics metrics.jsonl
   backprop predict --config mlp.toml --model runs/mine/model.safetensors --input x.csv --output y.csv --classes
   backprop eval --config mlp.toml --model runs/mine/model.safetensors --data test.csv
+  backprop tour --section 3                  run section 3 of the MLP/backprop tutorial
 
 A config (TOML):
   seed = 0
@@ -69,6 +70,14 @@ one row per input row, as CSV with a header or as float32 .npy of shape [rows, o
         after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv"
     )]
     Eval(EvalArgs),
+    /// Run the tutorial's eight sections (or one), printing what each prints and saving its
+    /// figures.
+    #[command(after_help = "Example:\n  backprop tour --section 7 --out figures\n\n\
+Sections: 1 architecture diagram, 2 a neuron, 3 backprop by hand, 4 an MLP from scratch,\n\
+5 autograd and its graph, 6 nn + Adam on XOR, 7 gradient pictures, 8 BatchNorm/Dropout/StepLR.\n\
+Figures go to --out DIR (which must exist) or a new tour/ folder; seeds are fixed, so every\n\
+run prints the same numbers. The code is the library's `backprop::tour` module.")]
+    Tour(TourArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -129,4 +138,14 @@ pub struct EvalArgs {
     /// The dataset: a CSV path or a built-in name (xor, digits, iris).
     #[arg(long, value_name = "D")]
     pub data: String,
+}
+
+#[derive(Args, Debug)]
+pub struct TourArgs {
+    /// Run only this section (1 to 8).
+    #[arg(long, value_name = "N")]
+    pub section: Option<usize>,
+    /// Save figures here (the folder must exist; default: a new tour/ folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

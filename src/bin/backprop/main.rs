@@ -11,6 +11,7 @@ mod output;
 mod predict;
 mod prepare;
 mod progress;
+mod tour;
 mod train;
 
 use clap::Parser;
@@ -65,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Predict(args) => predict::run_predict(&args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => predict::run_eval(&args).map(|_| ExitCode::SUCCESS),
+        Command::Tour(args) => tour::run(&args).map(|_| ExitCode::SUCCESS),
     }
 }
 

@@ -1,0 +1,207 @@
+//! `backprop tour`: runs the sections in order or one, saves figures into `--out DIR` or a new
+//! `tour/`, and on bad input prints one line, exits non-zero and leaves no file.
+
+#![cfg(feature = "cli")]
+// The figure checks compile only once the `viz` feature exists.
+#![allow(unexpected_cfgs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+
+/// A fresh, empty temporary folder, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p =
+            std::env::temp_dir().join(format!("backprop-cli-tour-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// Every file and folder below, relative, sorted.
+    fn listing(&self) -> Vec<String> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+                if p.is_dir() {
+                    walk(base, &p, out);
+                }
+            }
+        }
+        let mut out = vec![];
+        walk(&self.0, &self.0, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(dir: &TempDir, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("tour")
+        .args(args)
+        .current_dir(&dir.0)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn ok(dir: &TempDir, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "tour {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Fails with exactly one line on stderr, starting with `prefix`, and no new files.
+#[track_caller]
+fn fails(dir: &TempDir, args: &[&str], prefix: &str) {
+    let before = dir.listing();
+    let out = run(dir, args);
+    assert!(!out.status.success(), "tour {args:?} succeeded");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(prefix), "{stderr}");
+    assert_eq!(dir.listing(), before, "tour {args:?} left files");
+}
+
+#[test]
+fn an_unknown_section_is_one_line_and_no_files() {
+    let dir = TempDir::new("bad-section");
+    fails(
+        &dir,
+        &["--section", "9"],
+        "error: --section 9: there is no section 9 (the tutorial has sections 1 to 8)",
+    );
+    fails(
+        &dir,
+        &["--section", "0"],
+        "error: --section 0: there is no section 0",
+    );
+    fails(
+        &dir,
+        &["--section", "1", "--out", "missing"],
+        "error: --out missing: output directory does not exist",
+    );
+}
+
+#[test]
+fn one_section_without_figures_prints_and_writes_nothing() {
+    let dir = TempDir::new("section-3");
+    let out = ok(&dir, &["--section", "3"]);
+    assert!(
+        out.starts_with("== 3. Backpropagation: The Heart of Deep Learning ==\n"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("Epoch ")).count(),
+        10,
+        "{out}"
+    );
+    assert!(out.contains("Final output: 0.7000"), "{out}");
+    assert!(dir.listing().is_empty(), "{:?}", dir.listing());
+}
+
+#[test]
+fn the_whole_tour_runs_the_sections_in_order() {
+    let dir = TempDir::new("all");
+    std::fs::create_dir(dir.0.join("figs")).unwrap();
+    let out = ok(&dir, &["--out", "figs"]);
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(headers.len(), 8, "{out}");
+    for (i, h) in headers.iter().enumerate() {
+        assert!(h.starts_with(&format!("== {}. ", i + 1)), "{h}");
+    }
+    assert!(out.contains("Neuron output: "));
+    assert!(out.contains("Epoch [2000/2000], Loss: "));
+    let listing = dir.listing();
+    assert!(
+        !listing.iter().any(|p| p.contains(".backprop-tour")),
+        "{listing:?}"
+    );
+    #[cfg(feature = "viz")]
+    {
+        for name in [
+            "01_architecture.png",
+            "01_architecture.svg",
+            "05_graph.dot",
+            "05_graph.svg",
+        ] {
+            assert!(
+                listing.contains(&format!("figs/{name}")),
+                "{name}: {listing:?}"
+            );
+        }
+        assert!(
+            listing.contains(&"figs/07_gradients".to_string()),
+            "{listing:?}"
+        );
+        assert!(out.ends_with("\nFigures are in figs\n"), "{out}");
+    }
+    #[cfg(not(feature = "viz"))]
+    assert_eq!(listing, ["figs"]);
+}
+
+/// Figures go to a new `tour/` (then `tour-2/`) when no `--out` is given.
+#[cfg(feature = "viz")]
+#[test]
+fn figures_go_to_a_new_tour_folder() {
+    let dir = TempDir::new("default-folder");
+    let out = ok(&dir, &["--section", "1"]);
+    assert!(out.ends_with("\nFigures are in tour\n"), "{out}");
+    ok(&dir, &["--section", "1"]);
+    assert_eq!(
+        dir.listing(),
+        [
+            "tour",
+            "tour-2",
+            "tour-2/01_architecture.png",
+            "tour-2/01_architecture.svg",
+            "tour/01_architecture.png",
+            "tour/01_architecture.svg"
+        ]
+    );
+}
+
+/// A second run into the same `--out` folder replaces its own files and keeps the others.
+#[cfg(feature = "viz")]
+#[test]
+fn a_rerun_replaces_figures_and_keeps_other_files() {
+    let dir = TempDir::new("rerun");
+    let figs = dir.0.join("figs");
+    std::fs::create_dir(&figs).unwrap();
+    std::fs::write(figs.join("notes.txt"), "mine").unwrap();
+    std::fs::write(figs.join("01_architecture.svg"), "old").unwrap();
+    ok(&dir, &["--section", "1", "--out", "figs"]);
+    assert_eq!(
+        dir.listing(),
+        [
+            "figs",
+            "figs/01_architecture.png",
+            "figs/01_architecture.svg",
+            "figs/notes.txt"
+        ]
+    );
+    assert_ne!(
+        std::fs::read_to_string(figs.join("01_architecture.svg")).unwrap(),
+        "old"
+    );
+    assert_eq!(
+        std::fs::read_to_string(figs.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
