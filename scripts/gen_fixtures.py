@@ -341,3 +341,43 @@ with torch.no_grad():
 save_file({k: v.contiguous() for k, v in m.state_dict().items()}, os.path.join(OUT, "interop_model.safetensors"))
 save("interop_io", {"x": xi, "y": yi}, {"keys": list(m.state_dict().keys())})
 print("fixtures written to", os.path.normpath(OUT))
+
+# ----------------------------------------------------------------------------------------------
+# roundtrip: weights written by the backprop binary load in PyTorch with strict=True, and
+# PyTorch's eval-mode outputs on a fixed input are recorded for the Rust side to reproduce.
+import subprocess
+import tempfile
+
+from safetensors.torch import load_file
+
+ROOT = os.path.normpath(os.path.join(OUT, "..", ".."))
+written = os.path.join(OUT, "backprop_model.safetensors")
+with tempfile.TemporaryDirectory() as tmp:
+    subprocess.run(
+        ["cargo", "run", "--release", "--quiet", "--", "train", "--quiet", "--config", os.path.join(OUT, "roundtrip.toml"),
+         "--out", tmp, "--save", written],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+class RoundTrip(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(4, 8), nn.ReLU(), nn.BatchNorm1d(8), nn.Dropout(0.1), nn.Linear(8, 3)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+rt = RoundTrip()
+state = load_file(written)
+assert state["layers.2.num_batches_tracked"].dtype == torch.int64 and state["layers.2.num_batches_tracked"].dim() == 0
+rt.load_state_dict(state, strict=True)
+rt.eval()
+torch.manual_seed(5)
+xr = torch.randn(9, 4)
+with torch.no_grad():
+    yr = rt(xr)
+save("roundtrip_io", {"x": xr, "y": yr}, {"keys": list(state.keys())})
+print("roundtrip: backprop's weights loaded in PyTorch with strict=True")

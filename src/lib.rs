@@ -41,6 +41,7 @@
 
 pub mod autograd;
 pub mod data;
+pub mod doc;
 mod error;
 pub mod io;
 pub mod nn;

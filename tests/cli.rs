@@ -668,3 +668,95 @@ fn help_documents_every_command() {
         assert!(h.contains("Example"), "{cmd}: {h}");
     }
 }
+
+#[test]
+fn ctrl_c_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run() {
+    use std::io::{BufRead, BufReader};
+    let dir = TempDir::new("ctrlc");
+    let cfg = "seed = 5\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\nloss = \"mse\"\nlr = 0.01\nbatch_size = 0\nepochs = 200000\n";
+    dir.write("x.toml", cfg);
+    for d in ["a", "b"] {
+        std::fs::create_dir(dir.path(d)).unwrap();
+    }
+    let mut child = Command::new(BIN)
+        .args(["train", "--config", "x.toml", "--out", "a"])
+        .current_dir(&dir.0)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("epoch 1/"), "{line}");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("--resume"), "{rest}");
+    assert!(dir.path("a/checkpoint.safetensors").exists());
+    assert!(!dir.path("a/model.safetensors").exists());
+    ok(&dir, &["train", "--resume", "a", "--quiet"]);
+    ok(
+        &dir,
+        &["train", "--config", "x.toml", "--out", "b", "--quiet"],
+    );
+    assert_eq!(
+        tensors(&dir.path("a/model.safetensors")),
+        tensors(&dir.path("b/model.safetensors"))
+    );
+    assert_eq!(metrics(&dir.path("a/metrics.jsonl")).len(), 200000);
+}
+
+#[test]
+fn validation_split_reports_metrics_and_stops_early() {
+    let dir = TempDir::new("early");
+    dir.write(
+        "e.toml",
+        "[model]\nlayers = [4, 32, 3]\n[data]\ntrain = \"iris\"\ntest = 0.2\nvalidation = 0.2\nstandardize = true\n\
+         [train]\nlr = 0.05\nepochs = 2000\nbatch_size = 8\nearly_stopping = 5\n",
+    );
+    ok(
+        &dir,
+        &["train", "--config", "e.toml", "--out", ".", "--quiet"],
+    );
+    let m = metrics(&dir.path("metrics.jsonl"));
+    assert!(m.len() < 2000, "early stopping never triggered");
+    for key in ["val_loss", "val_accuracy", "test_loss", "test_accuracy"] {
+        assert!(m[0].get(key).is_some(), "missing {key} in {}", m[0]);
+    }
+}
+
+#[test]
+fn npy_and_idx_pairs_train() {
+    let dir = TempDir::new("pairs");
+    let iris = backprop::data::iris();
+    backprop::data::write_npy(dir.path("x.npy"), &iris.x).unwrap();
+    backprop::data::write_npy(dir.path("y.npy"), &iris.y).unwrap();
+    dir.write("n.toml", "[model]\nlayers = [4, 8, 3]\n[data]\ntrain_x = \"x.npy\"\ntrain_y = \"y.npy\"\n[train]\nepochs = 2\n");
+    ok(
+        &dir,
+        &["train", "--config", "n.toml", "--out", ".", "--quiet"],
+    );
+    // MNIST IDX: 3 images of 2×2 pixels, labels 0..2.
+    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2];
+    images.extend((0..12u8).map(|v| v * 20));
+    std::fs::write(dir.path("img-idx3-ubyte"), images).unwrap();
+    std::fs::write(
+        dir.path("lab-idx1-ubyte"),
+        [0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2],
+    )
+    .unwrap();
+    dir.write("i.toml", "[model]\nlayers = [4, 8, 3]\n[data]\ntrain_x = \"img-idx3-ubyte\"\ntrain_y = \"lab-idx1-ubyte\"\n[train]\nepochs = 2\n");
+    std::fs::remove_file(dir.path("model.safetensors")).unwrap();
+    ok(
+        &dir,
+        &["train", "--config", "i.toml", "--out", ".", "--quiet"],
+    );
+    assert!(dir.path("model.safetensors").exists());
+}

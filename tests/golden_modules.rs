@@ -124,3 +124,32 @@ fn state_dict_written_by_backprop_round_trips_bit_for_bit() {
     }
     assert_eq!(again.len(), state.len());
 }
+
+/// Weights written by the backprop binary (`tests/fixtures/roundtrip.toml`, section "roundtrip"
+/// of the generator), which PyTorch loaded with `load_state_dict(strict=True)`: backprop's
+/// eval-mode outputs on a fixed input equal PyTorch's.
+#[test]
+fn weights_written_by_backprop_give_pytorchs_outputs_in_pytorch() {
+    let (state, _) = safetensors::load(fixtures().join("backprop_model.safetensors")).unwrap();
+    let io = Fixture::load("roundtrip_io");
+    let mut model = Mlp::new(&MlpConfig {
+        batch_norm: true,
+        dropout: 0.1,
+        ..MlpConfig::new(&[4, 8, 3])
+    });
+    model.load_state_dict(&state).unwrap();
+    model.eval();
+    let y = backprop::no_grad(|| model.forward(&io.get("x")));
+    assert_close("roundtrip eval output", &y, &io.get("y"), 1e-5, 1e-6);
+    let keys: Vec<&str> = io.meta["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    let mut ours: Vec<&str> = state.keys().collect();
+    ours.sort();
+    let mut theirs = keys.clone();
+    theirs.sort();
+    assert_eq!(ours, theirs, "exactly PyTorch's names, nothing else");
+}

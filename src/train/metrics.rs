@@ -147,7 +147,7 @@ impl Evaluation {
 }
 
 /// Index of the largest value (the first, on ties; NaN counts as largest, as `torch.argmax`).
-pub(crate) fn argmax(row: &[f32]) -> usize {
+pub fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {
         if row[best].is_nan() {

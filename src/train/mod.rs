@@ -3,7 +3,7 @@
 
 mod metrics;
 
-pub use metrics::{ConfusionMatrix, Evaluation};
+pub use metrics::{argmax, ConfusionMatrix, Evaluation};
 
 use crate::data::DataLoader;
 use crate::nn::Module;

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use backprop::data;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, Module};
-use backprop::train::{evaluate, predict};
+use backprop::train::{argmax, evaluate, predict};
 use backprop::Array;
 use std::path::Path;
 
@@ -104,20 +104,6 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
     }
     created.keep_all();
     Ok(())
-}
-
-/// The first index of the largest value (NaN counts as largest, as `argmax`).
-fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if row[best].is_nan() {
-            break;
-        }
-        if v.is_nan() || v > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 pub fn run_eval(args: &EvalArgs) -> Result<()> {

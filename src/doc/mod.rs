@@ -1,0 +1,3 @@
+//! Documentation-only modules.
+
+pub mod for_pytorch_users;
