@@ -21,7 +21,8 @@
 //!
 //! Figures need the `viz` feature; without it the sections print a note instead of saving them.
 //! Figure files are named after their section (`01_architecture.png`, `05_graph.dot`, ...) and
-//! each saved file is reported on a line `Saved <name>` (its path relative to `dir`).
+//! reported on lines starting `Saved ` with their paths relative to `dir` (section 7 reports its
+//! per-layer figures once per epoch, as `Saved 18 figures: 07_gradients/epoch_0200_*.png`).
 
 // The `viz` feature is declared by the viz module's branch; until that is merged the
 // figure-drawing functions below are compiled out.

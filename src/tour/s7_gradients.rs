@@ -128,7 +128,7 @@ impl<'a> Pictures<'a> {
         }
         say!(
             out,
-            "Saved {count} figures {GRADIENTS_DIR}/epoch_{epoch:04}_*.png"
+            "Saved {count} figures: {GRADIENTS_DIR}/epoch_{epoch:04}_*.png"
         );
         Ok(())
     }
