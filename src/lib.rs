@@ -49,6 +49,8 @@ pub mod optim;
 pub mod rng;
 pub mod tensor;
 pub mod train;
+#[cfg(feature = "viz")]
+pub mod viz;
 
 #[cfg(test)]
 mod testing;
