@@ -32,7 +32,13 @@ impl Drop for TempDir {
 
 fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("BACKPROP_CHROMIUM") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "BACKPROP_CHROMIUM={}: no such file",
+            p.display()
+        );
+        return p;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
