@@ -54,6 +54,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A picture could not be drawn (feature `viz`): the plotting backend's message.
+    #[error("plot: {0}")]
+    Plot(String),
 }
 
 /// `Result` with the crate's [`Error`].

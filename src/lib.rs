@@ -52,6 +52,8 @@ pub mod scratch;
 pub mod tensor;
 pub mod tour;
 pub mod train;
+#[cfg(feature = "viz")]
+pub mod viz;
 
 #[cfg(test)]
 mod testing;

@@ -38,6 +38,33 @@ pub fn train_epoch(
     options: &StepOptions,
     on_step: &mut dyn FnMut(usize, f32),
 ) -> f64 {
+    train_epoch_with_hook(
+        model,
+        loss_fn,
+        optimizer,
+        loader,
+        generator,
+        options,
+        on_step,
+        &mut |_, _| {},
+    )
+}
+
+/// [`train_epoch`], calling `after_backward(step, model)` after each step's `backward()` and
+/// before clipping and `optimizer.step()`, when the parameters hold that step's raw gradients
+/// (to record gradient norms, e.g. with `viz::GradientMonitor`). The hook decides itself how
+/// often to do real work; a call that does nothing costs nothing.
+#[allow(clippy::too_many_arguments)]
+pub fn train_epoch_with_hook(
+    model: &dyn Module,
+    loss_fn: LossFn<'_>,
+    optimizer: &mut dyn Optimizer,
+    loader: &DataLoader<'_>,
+    generator: &mut Generator,
+    options: &StepOptions,
+    on_step: &mut dyn FnMut(usize, f32),
+    after_backward: &mut dyn FnMut(usize, &dyn Module),
+) -> f64 {
     let params = if options.l1 > 0.0 || options.clip_grad_norm.is_some() {
         model.parameters()
     } else {
@@ -57,6 +84,7 @@ pub fn train_epoch(
         steps += 1;
         on_step(i, value);
         loss.backward();
+        after_backward(i, model);
         if let Some(max_norm) = options.clip_grad_norm {
             clip_grad_norm(&params, max_norm, 2.0);
         }

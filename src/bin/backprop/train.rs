@@ -1,5 +1,6 @@
 //! `backprop train`: build the model, optimizer and scheduler from the config, train with
-//! progress output, and write the model, its config and the metrics into the run folder.
+//! progress output, and write the model, its config, the metrics and report.html into the run
+//! folder.
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::cli::TrainArgs;
@@ -16,7 +17,8 @@ use backprop::optim::{
     MultiStepLR, Optimizer, RMSprop, RMSpropConfig, SGDConfig, StepLR, SGD,
 };
 use backprop::rng::Generator;
-use backprop::train::{evaluate, train_epoch, Evaluation, StepOptions};
+use backprop::train::{evaluate, train_epoch_with_hook, Evaluation, StepOptions};
+use backprop::viz::{training_report, GradientMonitor, ReportInput};
 use backprop::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -253,12 +255,15 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let epochs = config.train.epochs;
     let mut progress = Progress::new(epochs, state.epoch, args.quiet, data.n_classes.is_some());
     let mut last_checkpoint: Option<usize> = checkpoint.as_ref().map(|_| state.epoch);
+    // Gradient norms for report.html, from about five evenly spaced steps per epoch.
+    let mut monitor = GradientMonitor::new();
+    let record_every = (loader.len() / 5).max(1);
     while state.epoch < epochs {
         let started = Instant::now();
         let epoch = state.epoch + 1;
         let lr = optimizer.lr();
         model.train();
-        let epoch_loss = train_epoch(
+        let epoch_loss = train_epoch_with_hook(
             &model,
             &loss,
             optimizer.as_mut(),
@@ -266,6 +271,11 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             &mut shuffle_rng,
             &options,
             &mut |i, l| progress.step(i, loader.len(), l),
+            &mut |i, m| {
+                if i % record_every == 0 {
+                    monitor.record(epoch, m)
+                }
+            },
         );
         if !epoch_loss.is_finite() {
             progress.finish();
@@ -350,6 +360,21 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     if let Some(p) = &args.metrics {
         write_file(p, metrics_text.as_bytes(), &mut created)?;
     }
+    let report = training_report(
+        &mut model,
+        &ReportInput {
+            title: &source_name(&config.data.train),
+            config: &config.to_toml(),
+            metrics: &state.metrics,
+            gradients: Some(&monitor),
+            loss_fn: &loss,
+            train: &data.train,
+            validation: data.validation.as_ref(),
+            test: data.test.as_ref(),
+            n_classes: data.n_classes,
+        },
+    )?;
+    write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
     created.keep_all();
     summary(&mut model, &loss, &data, &dir, args.quiet);
     Ok(Outcome::Finished)

@@ -1,0 +1,274 @@
+//! `backprop train` writes report.html; a real headless Chromium loads it without errors, every
+//! figure decodes, and a screenshot shows a page that is not blank.
+//!
+//! Needs Debian's `chromium` package (`.ci/run` installs it). Without it this test fails and
+//! says so: a report nobody opened in a browser is not tested. `BACKPROP_CHROMIUM` may name
+//! another binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+
+/// A fresh temporary folder, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p =
+            std::env::temp_dir().join(format!("backprop-chromium-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("BACKPROP_CHROMIUM") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "BACKPROP_CHROMIUM={}: no such file",
+            p.display()
+        );
+        return p;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser"] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!(
+        "chromium not found on PATH: this test opens report.html in a real headless browser. \
+         Install Debian's package (`apt-get install -y --no-install-recommends chromium`; .ci/run \
+         does) or set BACKPROP_CHROMIUM to a Chromium binary"
+    );
+}
+
+/// Runs `cmd`, killing it after `limit`; returns its output.
+fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    // Drain the pipes on threads so a chatty browser never blocks on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut v).ok();
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut v).ok();
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            panic!("chromium did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
+}
+
+/// Headless Chromium with no network, no profile reuse, no first-run work.
+fn browser(profile: &Path) -> Command {
+    let mut c = Command::new(chromium());
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+fn url(p: &Path) -> String {
+    format!("file://{}", p.canonicalize().unwrap().display())
+}
+
+/// RGB pixels of a PNG screenshot (alpha dropped).
+fn pixels(png_path: &Path) -> (u32, u32, Vec<[u8; 3]>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = match info.color_type {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        other => panic!("unexpected screenshot colour type {other:?}"),
+    };
+    let px = buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (info.width, info.height, px)
+}
+
+#[test]
+fn report_opens_in_headless_chromium_with_its_figures() {
+    let browser_path = chromium();
+    let dir = TempDir::new("report");
+    let config = dir.0.join("iris.toml");
+    std::fs::write(
+        &config,
+        "seed = 5\n[model]\nlayers = [4, 16, 3]\n[data]\ntrain = \"iris\"\ntest = 0.2\nvalidation = 0.1\n\
+         standardize = true\n[train]\nlr = 0.01\nepochs = 25\nbatch_size = 16\n",
+    )
+    .unwrap();
+    let run = Command::new(BIN)
+        .args(["train", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&dir.0)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "backprop train failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = dir.0.join("report.html");
+    let html = std::fs::read_to_string(&report).expect("report.html written");
+
+    // Self-contained: nothing is fetched from anywhere.
+    for bad in ["src=\"http", "href=\"http", "url(", "<script", "<link"] {
+        assert!(!html.contains(bad), "report.html contains {bad:?}");
+    }
+    let images = html.matches("<img src=\"data:image/png;base64,").count();
+    // Architecture, loss, accuracy, gradient norms, confusion matrix, and per parameter
+    // (4) one histogram and one heatmap figure.
+    assert_eq!(images, 13, "figures in report.html");
+    for want in [
+        "Diagnostics",
+        "Dead ReLU units",
+        "Loss curve",
+        "Over-fitting",
+        "Gradients across layers",
+        "Confusion matrix (test set)",
+        "layers.2.weight",
+        "[train]",
+    ] {
+        assert!(html.contains(want), "report.html lacks {want:?}");
+    }
+
+    // The DOM after load, with a probe that asks the browser whether each image decoded. The
+    // probe goes into a copy; the report itself has no scripts.
+    let probe = dir.0.join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace(
+            "</body>",
+            "<script>window.addEventListener('load', () => { const imgs = [...document.images]; \
+             document.body.dataset.images = imgs.length; \
+             document.body.dataset.decoded = imgs.filter(i => i.complete && i.naturalWidth > 0).length; });\
+             </script></body>",
+        ),
+    )
+    .unwrap();
+    let mut dump = browser(&dir.0.join("profile-dom"));
+    dump.args(["--virtual-time-budget=5000", "--dump-dom"])
+        .arg(url(&probe));
+    let out = run_with_timeout(dump, Duration::from_secs(120));
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && dom.contains("</html>"),
+        "{} --dump-dom failed: {}",
+        browser_path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dom.contains("data-images=\"13\"") && dom.contains("data-decoded=\"13\""),
+        "not every figure decoded in Chromium: {}",
+        dom.lines()
+            .find(|l| l.contains("<body"))
+            .unwrap_or("(no <body> line)")
+    );
+
+    // A screenshot, with the browser's console on stderr.
+    let shot = dir.0.join("shot.png");
+    let mut screenshot = browser(&dir.0.join("profile-shot"));
+    screenshot
+        .args([
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,2000",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(url(&report));
+    let out = run_with_timeout(screenshot, Duration::from_secs(120));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && shot.exists(),
+        "screenshot failed: {log}"
+    );
+    for bad in [
+        "Uncaught",
+        "Failed to load resource",
+        "Not allowed to load",
+        "net::ERR_",
+        "CONSOLE",
+    ] {
+        let line = log.lines().find(|l| l.contains(bad));
+        assert!(
+            line.is_none(),
+            "Chromium logged {bad:?}: {}",
+            line.unwrap_or("")
+        );
+    }
+    let (w, h, px) = pixels(&shot);
+    assert_eq!((w, h), (1200, 2000));
+    let total = px.len();
+    let drawn = px.iter().filter(|p| p.iter().any(|&c| c < 235)).count();
+    // Colourful pixels: the figures (circles, curves), not dark text on a light page. The
+    // first 2000 pixels hold the architecture diagram and the loss curve (about 17 000).
+    let colour = px
+        .iter()
+        .filter(|p| {
+            let (lo, hi) = (*p.iter().min().unwrap(), *p.iter().max().unwrap());
+            hi - lo > 60
+        })
+        .count();
+    eprintln!("screenshot: {drawn} of {total} pixels drawn, {colour} colourful");
+    assert!(
+        drawn * 40 > total,
+        "screenshot is nearly blank: {drawn} of {total} pixels drawn"
+    );
+    assert!(
+        colour > 5_000,
+        "screenshot shows no figures: {colour} colourful pixels"
+    );
+}
