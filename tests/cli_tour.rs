@@ -2,8 +2,6 @@
 //! `tour/`, and on bad input prints one line, exits non-zero and leaves no file.
 
 #![cfg(feature = "cli")]
-// The figure checks compile only once the `viz` feature exists.
-#![allow(unexpected_cfgs)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

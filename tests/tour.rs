@@ -1,9 +1,6 @@
 //! The tutorial's sections (`backprop::tour`): each runs, prints the structure its cell prints,
 //! learns what it should, prints the same numbers every run, and (with `viz`) saves its figures.
 
-// The figure checks compile only once the `viz` feature exists.
-#![allow(unexpected_cfgs)]
-
 use backprop::tour::{self, SECTIONS};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

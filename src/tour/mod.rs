@@ -24,10 +24,6 @@
 //! reported on lines starting `Saved ` with their paths relative to `dir` (section 7 reports its
 //! per-layer figures once per epoch, as `Saved 18 figures: 07_gradients/epoch_0200_*.png`).
 
-// The `viz` feature is declared by the viz module's branch; until that is merged the
-// figure-drawing functions below are compiled out.
-#![allow(unexpected_cfgs)]
-
 mod s1_architecture;
 mod s2_neuron;
 mod s3_backprop;
