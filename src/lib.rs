@@ -47,6 +47,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod rng;
+mod runtime;
 pub mod tensor;
 pub mod train;
 
@@ -56,4 +57,5 @@ mod testing;
 pub use autograd::{gradcheck, no_grad, set_anomaly_detection};
 pub use error::{Error, Result};
 pub use rng::manual_seed;
+pub use runtime::{get_num_threads, is_flush_denormal, set_flush_denormal, set_num_threads};
 pub use tensor::{Array, Tensor};

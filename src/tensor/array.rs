@@ -392,11 +392,7 @@ pub fn gemm(
         max_a < a.data.len() && max_b < b.data.len(),
         "gemm: operand too small"
     );
-    let parallelism = if m * n * k >= PARALLEL_THRESHOLD {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let parallelism = crate::runtime::gemm_parallelism(m * n * k);
     // SAFETY: the asserts above keep every index the kernel touches inside the three slices,
     // and `dst` does not alias `a` or `b` (it is a unique borrow).
     unsafe {
