@@ -89,6 +89,20 @@ impl Contention {
     }
 }
 
+/// CPU time of all this process's threads in seconds, from /proc/self/task/*/schedstat
+/// (nanoseconds): on a busy machine it moves far less than wall time, so it helps to compare
+/// two builds when the machine is not quiet.
+fn cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e9
+}
+
 fn peak_rss_mib() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -117,12 +131,14 @@ fn run_child(name: &str, threads: usize, quick: bool, flush: bool) {
     let mut w = workloads::build(name, quick);
     (w.run)(w.warmup);
     let mut per_step = Vec::with_capacity(w.repeats);
+    let mut cpu_per_step = Vec::with_capacity(w.repeats);
     let mut last = f32::NAN;
     let cont = Contention::start();
     for _ in 0..w.repeats {
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), cpu_seconds());
         last = (w.run)(w.steps);
         per_step.push(t0.elapsed().as_secs_f64() / w.steps as f64);
+        cpu_per_step.push((cpu_seconds() - c0) / w.steps as f64);
     }
     let cont = cont.finish();
     let med = median(&per_step);
@@ -136,6 +152,7 @@ fn run_child(name: &str, threads: usize, quick: bool, flush: bool) {
         "median_s": med,
         "min_s": min,
         "max_s": max,
+        "cpu_median_s": median(&cpu_per_step),
         "unit": if name == "inference" { "s/call (no_grad forward)" } else { "s/train-step" },
         "repeats": w.repeats,
         "steps_per_repeat": w.steps,

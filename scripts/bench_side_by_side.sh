@@ -94,6 +94,7 @@ with open(out, "w") as f:
                     break
             torch, mine, foreign = best
             f.write(json.dumps(torch) + "\n" + json.dumps(mine) + "\n")
+            f.flush()
             rows.append((w, t, torch, mine, foreign))
 
 

@@ -5,6 +5,7 @@ use super::{
     save_params_entry, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
+use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
 
 /// [`SGD`]'s hyperparameters, with PyTorch's names and defaults.
@@ -120,30 +121,45 @@ impl SGD {
         let one_minus_damp = (1.0 - c.dampening) as f32;
         let neg_lr = (-c.lr) as f32;
         let buffers = &mut self.momentum_buffer;
+        let sign = if c.maximize { -1.0f32 } else { 1.0 };
         for_each_with_grad(&self.params, "SGD", |i, p, g| {
-            let mut buf = if c.momentum != 0.0 {
-                let first = buffers[i].is_none();
-                let b = buffers[i].get_or_insert_with(|| Array::zeros(p.shape()));
-                Some((b.data_mut(), first))
-            } else {
-                None
-            };
-            let (p, g) = (p.data_mut(), g.data());
-            for j in 0..p.len() {
-                let mut d = if c.maximize { -g[j] } else { g[j] };
+            let first = buffers[i].is_none();
+            if c.momentum != 0.0 && first {
+                buffers[i] = Some(Array::zeros(p.shape()));
+            }
+            let n = p.len();
+            let (p, g) = (p.data_mut(), &g.data()[..n]);
+            // d = ±g (+ λθ); one loop per case, without branches inside, so that it vectorizes.
+            let grad = |pj: f32, gj: f32| {
+                let d = gj * sign;
                 if c.weight_decay != 0.0 {
-                    d += wd * p[j];
+                    d + wd * pj
+                } else {
+                    d
                 }
-                if let Some((b, first)) = &mut buf {
-                    b[j] = if *first {
+            };
+            if c.momentum == 0.0 {
+                vectorized(|| {
+                    for (pj, &gj) in p.iter_mut().zip(g) {
+                        *pj += neg_lr * grad(*pj, gj);
+                    }
+                });
+                return;
+            }
+            let b = buffers[i].as_mut().expect("momentum buffer");
+            let b = &mut b.data_mut()[..p.len()];
+            vectorized(|| {
+                for ((pj, &gj), bj) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                    let d = grad(*pj, gj);
+                    *bj = if first {
                         d
                     } else {
-                        b[j] * mu + one_minus_damp * d
+                        *bj * mu + one_minus_damp * d
                     };
-                    d = if c.nesterov { d + mu * b[j] } else { b[j] };
+                    let step = if c.nesterov { d + mu * *bj } else { *bj };
+                    *pj += neg_lr * step;
                 }
-                p[j] += neg_lr * d;
-            }
+            });
         });
     }
 
