@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! cargo run --release --example bench_side_by_side -- --threads 2 \
-//!     [--workloads xor,mnist,wide,advanced,inference] [--quick] [--flush-denormal on|off]
+//!     [--workloads xor,mnist,wide,advanced,inference] [--quick] [--flush-denormal on|off] \
+//!     [--repeats N]
 //! ```
 //!
 //! Each workload runs in its own child process (this binary, `--child NAME`), so that its peak
@@ -122,13 +123,16 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-fn run_child(name: &str, threads: usize, quick: bool, flush: bool) {
+fn run_child(name: &str, threads: usize, quick: bool, flush: bool, repeats: Option<usize>) {
     backprop::set_num_threads(threads);
     if flush {
         backprop::set_flush_denormal(true);
     }
     let rss_before_data = peak_rss_mib();
     let mut w = workloads::build(name, quick);
+    if let Some(r) = repeats {
+        w.repeats = r.max(1);
+    }
     (w.run)(w.warmup);
     let mut per_step = Vec::with_capacity(w.repeats);
     let mut cpu_per_step = Vec::with_capacity(w.repeats);
@@ -153,6 +157,7 @@ fn run_child(name: &str, threads: usize, quick: bool, flush: bool) {
         "min_s": min,
         "max_s": max,
         "cpu_median_s": median(&cpu_per_step),
+        "blocks_s": per_step,
         "unit": if name == "inference" { "s/call (no_grad forward)" } else { "s/train-step" },
         "repeats": w.repeats,
         "steps_per_repeat": w.steps,
@@ -182,6 +187,7 @@ fn main() {
     let mut quick = false;
     let mut flush = false;
     let mut child = None;
+    let mut repeats = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -191,18 +197,19 @@ fn main() {
             "--quick" => quick = true,
             "--flush-denormal" => flush = matches!(value().as_str(), "on" | "true" | "1"),
             "--child" => child = Some(value()),
+            "--repeats" => repeats = Some(value().parse().expect("--repeats N")),
             "--bench" => {} // passed by `cargo bench`; nothing to do
             _ => {
                 eprintln!(
                     "usage: bench_side_by_side [--threads N] [--workloads a,b] [--quick] \
-                     [--flush-denormal on|off]"
+                     [--flush-denormal on|off] [--repeats N]"
                 );
                 std::process::exit(2);
             }
         }
     }
     if let Some(name) = child {
-        run_child(&name, threads, quick, flush);
+        run_child(&name, threads, quick, flush, repeats);
         return;
     }
     let exe = std::env::current_exe().expect("current_exe");
@@ -212,6 +219,9 @@ fn main() {
         cmd.args(["--flush-denormal", if flush { "on" } else { "off" }]);
         if quick {
             cmd.arg("--quick");
+        }
+        if let Some(r) = repeats {
+            cmd.args(["--repeats", &r.to_string()]);
         }
         let status = cmd.status().expect("spawn child");
         if !status.success() {

@@ -46,6 +46,21 @@ pub(crate) fn gemm_parallelism(work: usize) -> gemm::Parallelism {
     }
 }
 
+/// Elementwise passes over at least this many elements (optimizer updates of large parameters)
+/// are split across the threads.
+pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// The chunk length that splits `n` independent elements evenly across the threads, or `None`
+/// when one thread should do it all (one thread configured, or too little work).
+pub(crate) fn elementwise_chunk(n: usize) -> Option<usize> {
+    let threads = get_num_threads();
+    if threads <= 1 || n < PARALLEL_ELEMENTS {
+        return None;
+    }
+    // Whole cache lines per chunk.
+    Some(n.div_ceil(threads).next_multiple_of(16))
+}
+
 /// Turns flushing of subnormal (denormal) floats on or off, as `torch.set_flush_denormal`;
 /// returns whether the CPU supports it (x86-64: always; elsewhere: `false`, and nothing changes).
 ///

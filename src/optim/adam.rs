@@ -6,8 +6,10 @@ use super::{
     maximum, save_params_entry, step_entry, StateReader,
 };
 use crate::nn::{StateData, StateDict, StateTensor};
+use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
+use rayon::prelude::*;
 
 /// [`Adam`]'s hyperparameters, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -191,14 +193,36 @@ impl AdamCore {
             const NONE: u8 = WeightDecay::None as u8;
             const L2: u8 = WeightDecay::L2 as u8;
             const DECOUPLED: u8 = WeightDecay::Decoupled as u8;
-            vectorized(|| match (c.weight_decay != 0.0, decoupled, vmax) {
-                (false, _, None) => adam_update::<NONE>(&k, p, g, m, v, None),
-                (false, _, Some(x)) => adam_update::<NONE>(&k, p, g, m, v, Some(x)),
-                (true, false, None) => adam_update::<L2>(&k, p, g, m, v, None),
-                (true, false, Some(x)) => adam_update::<L2>(&k, p, g, m, v, Some(x)),
-                (true, true, None) => adam_update::<DECOUPLED>(&k, p, g, m, v, None),
-                (true, true, Some(x)) => adam_update::<DECOUPLED>(&k, p, g, m, v, Some(x)),
-            });
+            let update = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax| {
+                vectorized(
+                    #[inline(always)]
+                    || match (c.weight_decay != 0.0, decoupled, vmax) {
+                        (false, _, None) => adam_update::<NONE>(&k, p, g, m, v, None),
+                        (false, _, Some(x)) => adam_update::<NONE>(&k, p, g, m, v, Some(x)),
+                        (true, false, None) => adam_update::<L2>(&k, p, g, m, v, None),
+                        (true, false, Some(x)) => adam_update::<L2>(&k, p, g, m, v, Some(x)),
+                        (true, true, None) => adam_update::<DECOUPLED>(&k, p, g, m, v, None),
+                        (true, true, Some(x)) => adam_update::<DECOUPLED>(&k, p, g, m, v, Some(x)),
+                    },
+                )
+            };
+            match (elementwise_chunk(p.len()), vmax) {
+                // A large parameter: its elements are independent, so split them across the
+                // threads (memory-bound, so two cores move it faster than one).
+                (Some(cs), None) => {
+                    let n = p.len();
+                    let parts: Vec<_> = p
+                        .chunks_mut(cs)
+                        .zip(g[..n].chunks(cs))
+                        .zip(m.chunks_mut(cs))
+                        .zip(v.chunks_mut(cs))
+                        .collect();
+                    parts
+                        .into_par_iter()
+                        .for_each(|(((p, g), m), v)| update(p, g, m, v, None));
+                }
+                (_, vmax) => update(p, g, m, v, vmax),
+            }
         });
     }
 

@@ -5,8 +5,10 @@ use super::{
     save_params_entry, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
+use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
+use rayon::prelude::*;
 
 /// [`SGD`]'s hyperparameters, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -139,27 +141,49 @@ impl SGD {
                 }
             };
             if c.momentum == 0.0 {
-                vectorized(|| {
-                    for (pj, &gj) in p.iter_mut().zip(g) {
-                        *pj += neg_lr * grad(*pj, gj);
-                    }
-                });
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (pj, &gj) in p.iter_mut().zip(g) {
+                            *pj += neg_lr * grad(*pj, gj);
+                        }
+                    },
+                );
                 return;
             }
             let b = buffers[i].as_mut().expect("momentum buffer");
-            let b = &mut b.data_mut()[..p.len()];
-            vectorized(|| {
-                for ((pj, &gj), bj) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-                    let d = grad(*pj, gj);
-                    *bj = if first {
-                        d
-                    } else {
-                        *bj * mu + one_minus_damp * d
-                    };
-                    let step = if c.nesterov { d + mu * *bj } else { *bj };
-                    *pj += neg_lr * step;
+            let b = &mut b.data_mut()[..n];
+            let update = |p: &mut [f32], g: &[f32], b: &mut [f32]| {
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for ((pj, &gj), bj) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                            let d = grad(*pj, gj);
+                            *bj = if first {
+                                d
+                            } else {
+                                *bj * mu + one_minus_damp * d
+                            };
+                            let step = if c.nesterov { d + mu * *bj } else { *bj };
+                            *pj += neg_lr * step;
+                        }
+                    },
+                )
+            };
+            match elementwise_chunk(n) {
+                // Independent elements: split a large parameter across the threads.
+                Some(cs) => {
+                    let parts: Vec<_> = p
+                        .chunks_mut(cs)
+                        .zip(g.chunks(cs))
+                        .zip(b.chunks_mut(cs))
+                        .collect();
+                    parts
+                        .into_par_iter()
+                        .for_each(|((p, g), b)| update(p, g, b));
                 }
-            });
+                None => update(p, g, b),
+            }
         });
     }
 
