@@ -158,6 +158,7 @@ fn run_child(name: &str, threads: usize, quick: bool, flush: bool, repeats: Opti
         "max_s": max,
         "cpu_median_s": median(&cpu_per_step),
         "blocks_s": per_step,
+        "cpu_blocks_s": cpu_per_step,
         "unit": if name == "inference" { "s/call (no_grad forward)" } else { "s/train-step" },
         "repeats": w.repeats,
         "steps_per_repeat": w.steps,
