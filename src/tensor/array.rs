@@ -7,6 +7,7 @@
 use super::shape::{
     broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides,
 };
+use rayon::prelude::*;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -189,6 +190,48 @@ impl Array {
         for (o, &v) in out.data.iter_mut().zip(&self.data) {
             *o = f(v);
         }
+        out
+    }
+
+    /// [`Array::map`], split across the threads for a large array (see
+    /// [`set_num_threads`](crate::set_num_threads)).
+    pub(crate) fn par_map(&self, f: impl Fn(f32) -> f32 + Sync) -> Array {
+        let Some(cs) = crate::runtime::elementwise_chunk(self.data.len()) else {
+            return self.map(f);
+        };
+        let mut out = Array::for_overwrite(&self.shape);
+        out.data
+            .par_chunks_mut(cs)
+            .zip(self.data.par_chunks(cs))
+            .for_each(|(o, x)| {
+                for (o, &v) in o.iter_mut().zip(x) {
+                    *o = f(v);
+                }
+            });
+        out
+    }
+
+    /// [`Array::zip_map`], split across the threads for a large array.
+    #[track_caller]
+    pub(crate) fn par_zip_map(&self, other: &Array, f: impl Fn(f32, f32) -> f32 + Sync) -> Array {
+        let Some(cs) = crate::runtime::elementwise_chunk(self.data.len()) else {
+            return self.zip_map(other, f);
+        };
+        assert_eq!(
+            self.shape, other.shape,
+            "zip_map: shapes {:?} and {:?} differ",
+            self.shape, other.shape
+        );
+        let mut out = Array::for_overwrite(&self.shape);
+        out.data
+            .par_chunks_mut(cs)
+            .zip(self.data.par_chunks(cs))
+            .zip(other.data.par_chunks(cs))
+            .for_each(|((o, a), b)| {
+                for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(a, b);
+                }
+            });
         out
     }
 
@@ -579,6 +622,18 @@ mod tests {
         );
         assert!(c.data().iter().all(|&v| v == 4.0));
         assert_eq!(Array::full(&[n], 1.5).into_vec().len(), n);
+    }
+
+    #[test]
+    fn parallel_elementwise_matches_serial() {
+        let n = crate::runtime::PARALLEL_ELEMENTS * 2 + 5;
+        let a = Array::new(&[n], (0..n).map(|i| (i as f32 * 0.01).sin()).collect());
+        let b = a.map(|v| v * 3.0 - 1.0);
+        assert_eq!(a.par_map(|v| v.max(0.0)), a.map(|v| v.max(0.0)));
+        assert_eq!(
+            a.par_zip_map(&b, |x, y| x * y + 1.0),
+            a.zip_map(&b, |x, y| x * y + 1.0)
+        );
     }
 
     #[test]
