@@ -53,8 +53,11 @@ pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 16;
 /// The chunk length that splits `n` independent elements evenly across the threads, or `None`
 /// when one thread should do it all (one thread configured, or too little work).
 pub(crate) fn elementwise_chunk(n: usize) -> Option<usize> {
+    if n < PARALLEL_ELEMENTS {
+        return None;
+    }
     let threads = get_num_threads();
-    if threads <= 1 || n < PARALLEL_ELEMENTS {
+    if threads <= 1 {
         return None;
     }
     // Whole cache lines per chunk.
