@@ -3,6 +3,7 @@
 use super::grad_mode::{check_finite, is_anomaly_enabled, NoGradGuard};
 use crate::tensor::{Array, Tensor};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 impl Tensor {
     /// Computes the gradient of this scalar with respect to every leaf that requires grad, and
@@ -48,7 +49,8 @@ impl Tensor {
         let _no_grad = NoGradGuard::new();
         let order = topological_order(self);
         let anomaly = is_anomaly_enabled();
-        let mut grads: HashMap<usize, Array> = HashMap::new();
+        let mut grads: IdMap<Array> =
+            IdMap::with_capacity_and_hasher(order.len(), Default::default());
         grads.insert(self.id(), grad);
         for t in order.iter().rev() {
             let Some(g) = grads.remove(&t.id()) else {
@@ -112,6 +114,30 @@ impl Tensor {
     }
 }
 
+/// Tensor ids are addresses: distinct, 8-byte aligned. A multiplicative hash spreads them at a
+/// fraction of SipHash's cost (the walk does several lookups per node).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, id: usize) {
+        self.0 = (id as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
+type IdMap<V> = HashMap<usize, V, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<usize, BuildHasherDefault<IdHasher>>;
+
 fn accumulate(t: &Tensor, g: Array) {
     let mut slot = t.grad_mut();
     match slot.as_mut() {
@@ -124,7 +150,7 @@ fn accumulate(t: &Tensor, g: Array) {
 /// Iterative, so a deep graph cannot overflow the stack.
 fn topological_order(root: &Tensor) -> Vec<Tensor> {
     let mut order = Vec::new();
-    let mut visited = HashSet::new();
+    let mut visited = IdSet::default();
     // (tensor, whether its inputs have been pushed)
     let mut stack = vec![(root.clone(), false)];
     while let Some((t, expanded)) = stack.pop() {
@@ -135,13 +161,18 @@ fn topological_order(root: &Tensor) -> Vec<Tensor> {
         if !visited.insert(t.id()) {
             continue;
         }
-        let inputs = t.op_inputs();
-        stack.push((t, true));
-        for input in inputs {
-            if input.requires_grad() && !visited.contains(&input.id()) {
-                stack.push((input, false));
+        let at = stack.len();
+        if let Some(node) = &t.0.node {
+            if let Some(s) = node.lock().as_ref() {
+                for input in &s.inputs {
+                    if input.requires_grad() && !visited.contains(&input.id()) {
+                        stack.push((input.clone(), false));
+                    }
+                }
             }
         }
+        // Below its inputs, so that it is popped (and ordered) after them.
+        stack.insert(at, (t, true));
     }
     order
 }

@@ -43,7 +43,7 @@ impl Tensor {
     /// `max(x, 0)` elementwise, as `torch.relu`.
     pub fn relu(&self) -> Tensor {
         Tensor::from_op(
-            self.array().map(|v| if v > 0.0 { v } else { 0.0 }),
+            self.array().par_map(|v| if v > 0.0 { v } else { 0.0 }),
             &[self],
             ReluBackward,
         )
@@ -116,7 +116,7 @@ impl Backward for ReluBackward {
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
         // out > 0 exactly where x > 0, so the input need not be read.
         vec![Some(
-            grad.zip_map(out, |g, o| if o > 0.0 { g } else { 0.0 }),
+            grad.par_zip_map(out, |g, o| if o > 0.0 { g } else { 0.0 }),
         )]
     }
 }

@@ -129,7 +129,8 @@ impl Tensor {
             w.shape()
         );
         let (n, k, m) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-        let mut out = Array::zeros(&[n, m]);
+        // Written in full below: by the bias rows, or by the product.
+        let mut out = Array::for_overwrite(&[n, m]);
         let accumulate = if let Some(b) = bias {
             let b = b.array();
             assert_eq!(
@@ -169,7 +170,8 @@ pub(crate) fn mm_array(a: &Array, ta: bool, b: &Array, tb: bool) -> Array {
     let (br, bc) = (b.shape()[0], b.shape()[1]);
     let (n, k) = if ta { (ac, ar) } else { (ar, ac) };
     let m = if tb { br } else { bc };
-    let mut out = Array::zeros(&[n, m]);
+    // The product (accumulate = false) writes every element.
+    let mut out = Array::for_overwrite(&[n, m]);
     gemm(
         n,
         m,

@@ -3,10 +3,13 @@
 
 use super::{
     bool_entry, buffer_entry, check_non_negative, check_params, for_each_with_grad, impl_optimizer,
-    lerp, maximum, save_params_entry, step_entry, StateReader,
+    maximum, save_params_entry, step_entry, StateReader,
 };
 use crate::nn::{StateData, StateDict, StateTensor};
+use crate::runtime::elementwise_chunk;
+use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
+use rayon::prelude::*;
 
 /// [`Adam`]'s hyperparameters, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -142,19 +145,15 @@ impl AdamCore {
         }
     }
 
-    // The update reads and writes several slices in lockstep; indexing keeps it legible.
-    #[allow(clippy::needless_range_loop)]
     fn step_impl(&mut self) {
         let c = self.config;
         let (beta1, beta2) = c.betas;
-        let lerp_weight = (1.0 - beta1) as f32;
-        let beta2_f = beta2 as f32;
-        let one_minus_beta2 = (1.0 - beta2) as f32;
-        let wd = c.weight_decay as f32;
-        let eps = c.eps as f32;
         let decoupled = self.decoupled;
         let name = self.name();
         let states = &mut self.state;
+        // Every parameter usually has the same step count: compute the bias corrections (two
+        // `powf`s) once per distinct count rather than once per parameter.
+        let mut corrections: Option<(f32, f32, f32)> = None;
         for_each_with_grad(&self.params, name, |i, p, g| {
             let st = states[i].get_or_insert_with(|| AdamState {
                 step: 0.0,
@@ -163,39 +162,66 @@ impl AdamCore {
                 max_exp_avg_sq: c.amsgrad.then(|| Array::zeros(p.shape())),
             });
             st.step += 1.0;
-            // Python floats, as `_single_tensor_adam` computes them (`**` is C's pow).
-            let step = st.step as f64;
-            let bias_correction1 = 1.0 - beta1.powf(step);
-            let bias_correction2 = 1.0 - beta2.powf(step);
-            let neg_step_size = (-(c.lr / bias_correction1)) as f32;
-            let bias_correction2_sqrt = bias_correction2.powf(0.5) as f32;
-            let decay = (1.0 - c.lr * c.weight_decay) as f32;
-
-            let (p, g) = (p.data_mut(), g.data());
-            let m = st.exp_avg.data_mut();
-            let v = st.exp_avg_sq.data_mut();
-            let mut vmax = st.max_exp_avg_sq.as_mut().map(|a| a.data_mut());
-            for j in 0..p.len() {
-                let mut d = if c.maximize { -g[j] } else { g[j] };
-                if c.weight_decay != 0.0 {
-                    if decoupled {
-                        p[j] *= decay; // AdamW: θ ← θ(1 − γλ) before the Adam update
-                    } else {
-                        d += wd * p[j];
-                    }
+            let (neg_step_size, bias_correction2_sqrt) = match corrections {
+                Some((step, a, b)) if step == st.step => (a, b),
+                _ => {
+                    // Python floats, as `_single_tensor_adam` computes them (`**` is C's pow).
+                    let step = st.step as f64;
+                    let bias_correction1 = 1.0 - beta1.powf(step);
+                    let bias_correction2 = 1.0 - beta2.powf(step);
+                    let a = (-(c.lr / bias_correction1)) as f32;
+                    let b = bias_correction2.powf(0.5) as f32;
+                    corrections = Some((st.step, a, b));
+                    (a, b)
                 }
-                m[j] = lerp(m[j], d, lerp_weight);
-                v[j] = v[j] * beta2_f + (one_minus_beta2 * d) * d;
-                let second = match &mut vmax {
-                    Some(vm) => {
-                        vm[j] = maximum(vm[j], v[j]);
-                        vm[j]
-                    }
-                    None => v[j],
-                };
-                let denom = second.sqrt() / bias_correction2_sqrt + eps;
-                // addcdiv: θ + value·m / denom, evaluated as (value·m) / denom.
-                p[j] += (neg_step_size * m[j]) / denom;
+            };
+            let k = AdamScalars {
+                sign: if c.maximize { -1.0 } else { 1.0 },
+                wd: c.weight_decay as f32,
+                decay: (1.0 - c.lr * c.weight_decay) as f32,
+                lerp_weight: (1.0 - beta1) as f32,
+                beta2: beta2 as f32,
+                one_minus_beta2: (1.0 - beta2) as f32,
+                eps: c.eps as f32,
+                neg_step_size,
+                bias_correction2_sqrt,
+            };
+            let (p, g) = (p.data_mut(), g.data());
+            let (m, v) = (st.exp_avg.data_mut(), st.exp_avg_sq.data_mut());
+            let vmax = st.max_exp_avg_sq.as_mut().map(|a| a.data_mut());
+            // One loop per variant, without branches inside, so that it vectorizes.
+            const NONE: u8 = WeightDecay::None as u8;
+            const L2: u8 = WeightDecay::L2 as u8;
+            const DECOUPLED: u8 = WeightDecay::Decoupled as u8;
+            let update = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax| {
+                vectorized(
+                    #[inline(always)]
+                    || match (c.weight_decay != 0.0, decoupled, vmax) {
+                        (false, _, None) => adam_update::<NONE>(&k, p, g, m, v, None),
+                        (false, _, Some(x)) => adam_update::<NONE>(&k, p, g, m, v, Some(x)),
+                        (true, false, None) => adam_update::<L2>(&k, p, g, m, v, None),
+                        (true, false, Some(x)) => adam_update::<L2>(&k, p, g, m, v, Some(x)),
+                        (true, true, None) => adam_update::<DECOUPLED>(&k, p, g, m, v, None),
+                        (true, true, Some(x)) => adam_update::<DECOUPLED>(&k, p, g, m, v, Some(x)),
+                    },
+                )
+            };
+            match (elementwise_chunk(p.len()), vmax) {
+                // A large parameter: its elements are independent, so split them across the
+                // threads (memory-bound, so two cores move it faster than one).
+                (Some(cs), None) => {
+                    let n = p.len();
+                    let parts: Vec<_> = p
+                        .chunks_mut(cs)
+                        .zip(g[..n].chunks(cs))
+                        .zip(m.chunks_mut(cs))
+                        .zip(v.chunks_mut(cs))
+                        .collect();
+                    parts
+                        .into_par_iter()
+                        .for_each(|(((p, g), m), v)| update(p, g, m, v, None));
+                }
+                (_, vmax) => update(p, g, m, v, vmax),
             }
         });
     }
@@ -283,6 +309,91 @@ impl AdamCore {
         self.initial_lr = initial_lr;
         self.state = state;
         Ok(())
+    }
+}
+
+/// How the weight decay enters the update.
+#[repr(u8)]
+enum WeightDecay {
+    None,
+    /// Adam: `g ← g + λθ`.
+    L2,
+    /// AdamW: `θ ← θ(1 − γλ)` before the update.
+    Decoupled,
+}
+
+/// The per-step constants of the update, already rounded to `f32` where PyTorch rounds them.
+struct AdamScalars {
+    /// `-1` when maximizing (`g·(−1)` is exactly `−g`).
+    sign: f32,
+    wd: f32,
+    decay: f32,
+    lerp_weight: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    eps: f32,
+    neg_step_size: f32,
+    bias_correction2_sqrt: f32,
+}
+
+/// The update of one parameter, elementwise, in PyTorch's order of operations (see [`Adam`]).
+/// `WD` is a [`WeightDecay`]; `vmax` is the AMSGrad buffer. Written without branches in the
+/// loop (the lerp's formula is chosen once) so that it vectorizes.
+#[inline(always)]
+fn adam_update<const WD: u8>(
+    k: &AdamScalars,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vmax: Option<&mut [f32]>,
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    let w = k.lerp_weight;
+    // torch.lerp switches formula at |weight| = 0.5 so that both ends are exact.
+    let low = w.abs() < 0.5;
+    let step = |pj: &mut f32, gj: f32, mj: &mut f32, vj: &mut f32| -> f32 {
+        let mut d = gj * k.sign;
+        if WD == WeightDecay::L2 as u8 {
+            d += k.wd * *pj;
+        } else if WD == WeightDecay::Decoupled as u8 {
+            *pj *= k.decay;
+        }
+        *mj = if low {
+            *mj + w * (d - *mj)
+        } else {
+            d - (d - *mj) * (1.0 - w)
+        };
+        *vj = *vj * k.beta2 + (k.one_minus_beta2 * d) * d;
+        *vj
+    };
+    let finish = |pj: &mut f32, mj: f32, second: f32| {
+        let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
+        // addcdiv: θ + value·m / denom, evaluated as (value·m) / denom.
+        *pj += (k.neg_step_size * mj) / denom;
+    };
+    match vmax {
+        None => {
+            for (((pj, &gj), mj), vj) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let second = step(pj, gj, mj, vj);
+                finish(pj, *mj, second);
+            }
+        }
+        Some(vmax) => {
+            let vmax = &mut vmax[..n];
+            for ((((pj, &gj), mj), vj), xj) in p
+                .iter_mut()
+                .zip(g)
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+                .zip(vmax.iter_mut())
+            {
+                let vj = step(pj, gj, mj, vj);
+                *xj = maximum(*xj, vj);
+                finish(pj, *mj, *xj);
+            }
+        }
     }
 }
 

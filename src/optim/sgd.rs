@@ -5,7 +5,10 @@ use super::{
     save_params_entry, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
+use crate::runtime::elementwise_chunk;
+use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
+use rayon::prelude::*;
 
 /// [`SGD`]'s hyperparameters, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -120,29 +123,66 @@ impl SGD {
         let one_minus_damp = (1.0 - c.dampening) as f32;
         let neg_lr = (-c.lr) as f32;
         let buffers = &mut self.momentum_buffer;
+        let sign = if c.maximize { -1.0f32 } else { 1.0 };
         for_each_with_grad(&self.params, "SGD", |i, p, g| {
-            let mut buf = if c.momentum != 0.0 {
-                let first = buffers[i].is_none();
-                let b = buffers[i].get_or_insert_with(|| Array::zeros(p.shape()));
-                Some((b.data_mut(), first))
-            } else {
-                None
-            };
-            let (p, g) = (p.data_mut(), g.data());
-            for j in 0..p.len() {
-                let mut d = if c.maximize { -g[j] } else { g[j] };
+            let first = buffers[i].is_none();
+            if c.momentum != 0.0 && first {
+                buffers[i] = Some(Array::zeros(p.shape()));
+            }
+            let n = p.len();
+            let (p, g) = (p.data_mut(), &g.data()[..n]);
+            // d = ±g (+ λθ); one loop per case, without branches inside, so that it vectorizes.
+            let grad = |pj: f32, gj: f32| {
+                let d = gj * sign;
                 if c.weight_decay != 0.0 {
-                    d += wd * p[j];
+                    d + wd * pj
+                } else {
+                    d
                 }
-                if let Some((b, first)) = &mut buf {
-                    b[j] = if *first {
-                        d
-                    } else {
-                        b[j] * mu + one_minus_damp * d
-                    };
-                    d = if c.nesterov { d + mu * b[j] } else { b[j] };
+            };
+            if c.momentum == 0.0 {
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (pj, &gj) in p.iter_mut().zip(g) {
+                            *pj += neg_lr * grad(*pj, gj);
+                        }
+                    },
+                );
+                return;
+            }
+            let b = buffers[i].as_mut().expect("momentum buffer");
+            let b = &mut b.data_mut()[..n];
+            let update = |p: &mut [f32], g: &[f32], b: &mut [f32]| {
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for ((pj, &gj), bj) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                            let d = grad(*pj, gj);
+                            *bj = if first {
+                                d
+                            } else {
+                                *bj * mu + one_minus_damp * d
+                            };
+                            let step = if c.nesterov { d + mu * *bj } else { *bj };
+                            *pj += neg_lr * step;
+                        }
+                    },
+                )
+            };
+            match elementwise_chunk(n) {
+                // Independent elements: split a large parameter across the threads.
+                Some(cs) => {
+                    let parts: Vec<_> = p
+                        .chunks_mut(cs)
+                        .zip(g.chunks(cs))
+                        .zip(b.chunks_mut(cs))
+                        .collect();
+                    parts
+                        .into_par_iter()
+                        .for_each(|((p, g), b)| update(p, g, b));
                 }
-                p[j] += neg_lr * d;
+                None => update(p, g, b),
             }
         });
     }

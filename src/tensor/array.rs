@@ -7,7 +7,9 @@
 use super::shape::{
     broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides,
 };
+use rayon::prelude::*;
 use std::fmt;
+use std::sync::Mutex;
 
 /// A contiguous, row-major n-dimensional array of `f32`.
 #[derive(Clone, PartialEq)]
@@ -16,7 +18,67 @@ pub struct Array {
     data: Vec<f32>,
 }
 
+/// Buffers of at least this many elements (1 MiB) are kept for reuse when their array is
+/// dropped. A fresh large allocation is mapped from the OS page by page on first write (a page
+/// fault and a page clear per 4 KiB); reusing a buffer skips that, which is several percent of a
+/// large training step. Small buffers come from the allocator's own free lists.
+const RECYCLE_MIN: usize = 1 << 18;
+/// At most this many buffers and bytes are kept (the oldest go first).
+const RECYCLE_MAX_BUFFERS: usize = 16;
+const RECYCLE_MAX_BYTES: usize = 384 << 20;
+
+static RECYCLED: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+
+fn recycle(v: Vec<f32>) {
+    let mut pool = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
+    pool.push(v);
+    let mut bytes: usize = pool.iter().map(|b| b.capacity() * 4).sum();
+    while pool.len() > RECYCLE_MAX_BUFFERS || bytes > RECYCLE_MAX_BYTES {
+        bytes -= pool.remove(0).capacity() * 4;
+    }
+}
+
+/// A buffer of `n` elements whose values are unspecified (but initialised): a recycled one of
+/// about the right size when there is one, else a zeroed allocation. For results that are
+/// written in full before being read.
+fn buffer_for_overwrite(n: usize) -> Vec<f32> {
+    if n >= RECYCLE_MIN {
+        let mut pool = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
+        // The smallest buffer that fits, if it wastes at most half of itself.
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= n && b.capacity() <= 2 * n)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            let mut v = pool.swap_remove(i);
+            drop(pool);
+            v.resize(n, 0.0);
+            return v;
+        }
+    }
+    vec![0.0; n]
+}
+
+impl Drop for Array {
+    fn drop(&mut self) {
+        if self.data.capacity() >= RECYCLE_MIN {
+            recycle(std::mem::take(&mut self.data));
+        }
+    }
+}
+
 impl Array {
+    /// An array of `shape` whose values are unspecified (they may come from a recycled buffer);
+    /// for results the caller writes in full before reading, such as a matrix product.
+    pub(crate) fn for_overwrite(shape: &[usize]) -> Self {
+        Array {
+            shape: shape.to_vec(),
+            data: buffer_for_overwrite(numel(shape)),
+        }
+    }
+
     /// An array of `shape` holding `data` in row-major order.
     ///
     /// # Panics
@@ -38,9 +100,17 @@ impl Array {
 
     /// An array of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: f32) -> Self {
+        let n = numel(shape);
+        let data = if n >= RECYCLE_MIN {
+            let mut v = buffer_for_overwrite(n);
+            v.fill(value);
+            v
+        } else {
+            vec![value; n]
+        };
         Array {
             shape: shape.to_vec(),
-            data: vec![value; numel(shape)],
+            data,
         }
     }
 
@@ -88,8 +158,8 @@ impl Array {
     }
 
     /// The elements, consuming the array.
-    pub fn into_vec(self) -> Vec<f32> {
-        self.data
+    pub fn into_vec(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
     }
 
     /// The same elements under another shape.
@@ -110,10 +180,59 @@ impl Array {
 
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(f32) -> f32) -> Array {
-        Array {
-            shape: self.shape.clone(),
-            data: self.data.iter().map(|&v| f(v)).collect(),
+        if self.data.len() < RECYCLE_MIN {
+            return Array {
+                shape: self.shape.clone(),
+                data: self.data.iter().map(|&v| f(v)).collect(),
+            };
         }
+        let mut out = Array::for_overwrite(&self.shape);
+        for (o, &v) in out.data.iter_mut().zip(&self.data) {
+            *o = f(v);
+        }
+        out
+    }
+
+    /// [`Array::map`], split across the threads for a large array (see
+    /// [`set_num_threads`](crate::set_num_threads)).
+    pub(crate) fn par_map(&self, f: impl Fn(f32) -> f32 + Sync) -> Array {
+        let Some(cs) = crate::runtime::elementwise_chunk(self.data.len()) else {
+            return self.map(f);
+        };
+        let mut out = Array::for_overwrite(&self.shape);
+        out.data
+            .par_chunks_mut(cs)
+            .zip(self.data.par_chunks(cs))
+            .for_each(|(o, x)| {
+                for (o, &v) in o.iter_mut().zip(x) {
+                    *o = f(v);
+                }
+            });
+        out
+    }
+
+    /// [`Array::zip_map`], split across the threads for a large array.
+    #[track_caller]
+    pub(crate) fn par_zip_map(&self, other: &Array, f: impl Fn(f32, f32) -> f32 + Sync) -> Array {
+        let Some(cs) = crate::runtime::elementwise_chunk(self.data.len()) else {
+            return self.zip_map(other, f);
+        };
+        assert_eq!(
+            self.shape, other.shape,
+            "zip_map: shapes {:?} and {:?} differ",
+            self.shape, other.shape
+        );
+        let mut out = Array::for_overwrite(&self.shape);
+        out.data
+            .par_chunks_mut(cs)
+            .zip(self.data.par_chunks(cs))
+            .zip(other.data.par_chunks(cs))
+            .for_each(|((o, a), b)| {
+                for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(a, b);
+                }
+            });
+        out
     }
 
     /// Applies `f` to every element in place.
@@ -134,15 +253,22 @@ impl Array {
             "zip_map: shapes {:?} and {:?} differ",
             self.shape, other.shape
         );
-        Array {
-            shape: self.shape.clone(),
-            data: self
-                .data
-                .iter()
-                .zip(&other.data)
-                .map(|(&a, &b)| f(a, b))
-                .collect(),
+        if self.data.len() < RECYCLE_MIN {
+            return Array {
+                shape: self.shape.clone(),
+                data: self
+                    .data
+                    .iter()
+                    .zip(&other.data)
+                    .map(|(&a, &b)| f(a, b))
+                    .collect(),
+            };
         }
+        let mut out = Array::for_overwrite(&self.shape);
+        for ((o, &a), &b) in out.data.iter_mut().zip(&self.data).zip(&other.data) {
+            *o = f(a, b);
+        }
+        out
     }
 
     /// Combines three arrays of the same shape elementwise.
@@ -392,11 +518,7 @@ pub fn gemm(
         max_a < a.data.len() && max_b < b.data.len(),
         "gemm: operand too small"
     );
-    let parallelism = if m * n * k >= PARALLEL_THRESHOLD {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let parallelism = crate::runtime::gemm_parallelism(m * n * k);
     // SAFETY: the asserts above keep every index the kernel touches inside the three slices,
     // and `dst` does not alias `a` or `b` (it is a unique borrow).
     unsafe {
@@ -473,6 +595,45 @@ mod tests {
         );
         // a·bᵀ = [[17,23],[39,53]] added on top
         assert_eq!(c, [43., 53., 77., 97.]);
+    }
+
+    #[test]
+    fn recycled_buffers_never_leak_old_values() {
+        let n = RECYCLE_MIN + 3;
+        drop(Array::full(&[n], 7.0));
+        assert!(Array::zeros(&[n]).data().iter().all(|&v| v == 0.0));
+        drop(Array::full(&[n], 7.0));
+        let m = Array::full(&[n], 2.0).map(|v| v + 1.0);
+        assert!(m.data().iter().all(|&v| v == 3.0));
+        drop(Array::full(&[n], 7.0));
+        // A product written into a recycled buffer: ones(1×k)·ones(k×n') = k everywhere.
+        let (k, cols) = (4, RECYCLE_MIN / 4 + 1);
+        let a = Array::full(&[1, k], 1.0);
+        let b = Array::full(&[k, cols], 1.0);
+        let mut c = Array::for_overwrite(&[1, cols]);
+        gemm(
+            1,
+            cols,
+            k,
+            c.data_mut(),
+            MatRef::new(a.data(), k, false),
+            MatRef::new(b.data(), cols, false),
+            false,
+        );
+        assert!(c.data().iter().all(|&v| v == 4.0));
+        assert_eq!(Array::full(&[n], 1.5).into_vec().len(), n);
+    }
+
+    #[test]
+    fn parallel_elementwise_matches_serial() {
+        let n = crate::runtime::PARALLEL_ELEMENTS * 2 + 5;
+        let a = Array::new(&[n], (0..n).map(|i| (i as f32 * 0.01).sin()).collect());
+        let b = a.map(|v| v * 3.0 - 1.0);
+        assert_eq!(a.par_map(|v| v.max(0.0)), a.map(|v| v.max(0.0)));
+        assert_eq!(
+            a.par_zip_map(&b, |x, y| x * y + 1.0),
+            a.zip_map(&b, |x, y| x * y + 1.0)
+        );
     }
 
     #[test]

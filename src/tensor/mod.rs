@@ -3,8 +3,10 @@
 
 mod array;
 pub mod shape;
+mod simd;
 
 pub use array::{gemm, Array, MatRef, PARALLEL_THRESHOLD};
+pub(crate) use simd::vectorized;
 
 use crate::autograd::Node;
 use crate::rng::{with_global, Generator};

@@ -13,14 +13,20 @@ pub(super) fn layout(shape: &[usize]) -> (usize, usize, usize) {
     (shape[0], shape[1], shape.get(2).copied().unwrap_or(1))
 }
 
+/// The channel of each successive run: `0, 1, …, c−1, 0, 1, …` (a counter, not `i % c`: a
+/// division per element costs more than the rest of a small batch norm).
+fn channels(c: usize) -> impl Iterator<Item = usize> {
+    (0..c.max(1)).cycle()
+}
+
 /// Calls `f(channel, values)` for each contiguous run of one channel's values.
 fn for_each_run<'a>(
     data: &'a [f32],
     (_, c, l): (usize, usize, usize),
     mut f: impl FnMut(usize, &'a [f32]),
 ) {
-    for (i, run) in data.chunks_exact(l.max(1)).enumerate() {
-        f(i % c, run);
+    for (run, i) in data.chunks_exact(l.max(1)).zip(channels(c)) {
+        f(i, run);
     }
 }
 
@@ -43,13 +49,12 @@ fn channel_sums(
     let c = dims.1;
     let (mut sum_g, mut dotp) = (vec![0f64; c], vec![0f64; c]);
     let l = dims.2.max(1);
-    for (i, (xr, gr)) in x
+    for ((xr, gr), ch) in x
         .data()
         .chunks_exact(l)
         .zip(g.data().chunks_exact(l))
-        .enumerate()
+        .zip(channels(c))
     {
-        let ch = i % c;
         let m = mean[ch] as f64;
         for (&xv, &gv) in xr.iter().zip(gr) {
             sum_g[ch] += gv as f64;
@@ -150,13 +155,12 @@ impl Backward for BatchNormBackward {
             };
             let mut dx = Vec::with_capacity(x.len());
             let l = dims.2.max(1);
-            for (i, (xr, gr)) in x
+            for ((xr, gr), c) in x
                 .data()
                 .chunks_exact(l)
                 .zip(grad.data().chunks_exact(l))
-                .enumerate()
+                .zip(channels(dims.1))
             {
-                let c = i % dims.1;
                 let (mean, invstd) = (self.mean[c] as f64, self.invstd[c] as f64);
                 // PyTorch's arrangement: k = Σ(x−μ)g·σ⁻²/n, dx = (g − mean(g) − (x−μ)·k)·σ⁻¹·w.
                 let k = dotp[c] * invstd * invstd / n;

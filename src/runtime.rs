@@ -1,0 +1,153 @@
+//! Process-wide switches for speed: how many threads matrix products may use
+//! ([`set_num_threads`], as `torch.set_num_threads`) and whether subnormal floats are flushed
+//! to zero ([`set_flush_denormal`], as `torch.set_flush_denormal`).
+//!
+//! Only matrix products use threads, and only above a size threshold
+//! ([`PARALLEL_THRESHOLD`](crate::tensor::PARALLEL_THRESHOLD) multiply-adds): a small network
+//! runs on the calling thread, lock-free. The threads are rayon's global pool (one per core),
+//! created on the first large product.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// 0 means "rayon's default": one thread per core.
+static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
+static FLUSH_DENORMAL: AtomicBool = AtomicBool::new(false);
+
+/// Sets how many threads a large matrix product may use, as `torch.set_num_threads`; `0`
+/// restores the default (one per core). `1` keeps every op on the calling thread.
+///
+/// # Examples
+/// ```
+/// backprop::set_num_threads(1);
+/// assert_eq!(backprop::get_num_threads(), 1);
+/// backprop::set_num_threads(0);
+/// assert!(backprop::get_num_threads() >= 1);
+/// ```
+pub fn set_num_threads(n: usize) {
+    NUM_THREADS.store(n, Ordering::Relaxed);
+}
+
+/// The number of threads a large matrix product may use, as `torch.get_num_threads`.
+pub fn get_num_threads() -> usize {
+    match NUM_THREADS.load(Ordering::Relaxed) {
+        0 => rayon::current_num_threads(),
+        n => n,
+    }
+}
+
+/// The `gemm` crate's parallelism for a product of `work` multiply-adds.
+pub(crate) fn gemm_parallelism(work: usize) -> gemm::Parallelism {
+    if work < crate::tensor::PARALLEL_THRESHOLD {
+        return gemm::Parallelism::None;
+    }
+    match NUM_THREADS.load(Ordering::Relaxed) {
+        1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    }
+}
+
+/// Elementwise passes over at least this many elements (optimizer updates of large parameters)
+/// are split across the threads.
+pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// The chunk length that splits `n` independent elements evenly across the threads, or `None`
+/// when one thread should do it all (one thread configured, or too little work).
+pub(crate) fn elementwise_chunk(n: usize) -> Option<usize> {
+    if n < PARALLEL_ELEMENTS {
+        return None;
+    }
+    let threads = get_num_threads();
+    if threads <= 1 {
+        return None;
+    }
+    // Whole cache lines per chunk.
+    Some(n.div_ceil(threads).next_multiple_of(16))
+}
+
+/// Turns flushing of subnormal (denormal) floats on or off, as `torch.set_flush_denormal`;
+/// returns whether the CPU supports it (x86-64: always; elsewhere: `false`, and nothing changes).
+///
+/// When on, results too small to be normal `f32`s (below about `1.2e-38`) become zero, and
+/// subnormal inputs are read as zero (the SSE flush-to-zero and denormals-are-zero bits). Some
+/// CPUs take a slow path, up to ~100 cycles, for every subnormal operand; long training runs
+/// produce them, e.g. in Adam's moment estimates of parameters whose gradient stays zero (dead
+/// ReLU units), which decay geometrically towards zero. Flushing removes that slow-down at the
+/// cost of deviating from IEEE arithmetic at the very bottom of the range (PyTorch's default
+/// is off, and so is ours; see `BENCHMARKS.md` for the measured effect).
+///
+/// The bits are per thread: this sets them on the calling thread and on every thread of the
+/// pool used by matrix products (rayon's global pool). Call it from the thread that trains.
+///
+/// # Examples
+/// ```
+/// if backprop::set_flush_denormal(true) {
+///     let tiny = std::hint::black_box(1e-39f32);
+///     assert_eq!(std::hint::black_box(tiny * 1.0), 0.0);
+///     backprop::set_flush_denormal(false);
+///     assert_eq!(std::hint::black_box(tiny * 1.0), 1e-39);
+/// }
+/// ```
+pub fn set_flush_denormal(on: bool) -> bool {
+    if !mxcsr::SUPPORTED {
+        return false;
+    }
+    FLUSH_DENORMAL.store(on, Ordering::Relaxed);
+    mxcsr::set_flush(on);
+    rayon::broadcast(|_| mxcsr::set_flush(on));
+    true
+}
+
+/// Whether [`set_flush_denormal`] last turned flushing on.
+pub fn is_flush_denormal() -> bool {
+    FLUSH_DENORMAL.load(Ordering::Relaxed)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod mxcsr {
+    pub(super) const SUPPORTED: bool = true;
+    /// Flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+    const FTZ_DAZ: u32 = (1 << 15) | (1 << 6);
+
+    pub(super) fn set_flush(on: bool) {
+        let mut csr: u32 = 0;
+        // SAFETY: stmxcsr/ldmxcsr read and write the SSE control register of this thread; we
+        // change only the FTZ and DAZ bits, which every x86-64 CPU supports (SSE2 is baseline).
+        unsafe {
+            std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack));
+            csr = if on { csr | FTZ_DAZ } else { csr & !FTZ_DAZ };
+            std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack));
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod mxcsr {
+    pub(super) const SUPPORTED: bool = false;
+    pub(super) fn set_flush(_: bool) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flush_denormal_zeroes_subnormal_results_on_this_thread_and_the_pool() {
+        if !set_flush_denormal(true) {
+            return;
+        }
+        let tiny = std::hint::black_box(1e-39f32);
+        assert_eq!(std::hint::black_box(tiny * 1.0), 0.0);
+        let pool: Vec<f32> = rayon::broadcast(|_| std::hint::black_box(tiny) * 1.0);
+        assert!(pool.iter().all(|&v| v == 0.0));
+        assert!(is_flush_denormal());
+        set_flush_denormal(false);
+        assert_eq!(std::hint::black_box(tiny * 1.0), 1e-39);
+        let pool: Vec<f32> = rayon::broadcast(|_| std::hint::black_box(tiny) * 1.0);
+        assert!(pool.iter().all(|&v| v == 1e-39));
+    }
+
+    #[test]
+    fn small_products_stay_on_the_calling_thread() {
+        assert!(matches!(gemm_parallelism(1000), gemm::Parallelism::None));
+    }
+}
