@@ -3,9 +3,9 @@
 //! Through the real binary: the digits job trained several times, at 1 and at 2 threads of the
 //! global rayon pool (`RAYON_NUM_THREADS`, which the `gemm` crate's parallel matmuls use), and
 //! the saved model files compared byte for byte. The full-batch config makes the big matmuls
-//! (1437×64 · 64×128 and their gradients) run on the pool: `gemm` splits the output, never the
-//! reduction over `k`, so each element is summed in the same order on any number of threads and
-//! no deterministic switch is needed.
+//! (about 1440×64 · 64×128, and their gradients) run on the pool: `gemm` splits the output
+//! between threads, never the reduction over `k`, so each element is summed in the same order on
+//! any number of threads and no deterministic switch is needed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

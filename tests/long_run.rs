@@ -3,7 +3,7 @@
 //! bytes of the whole process; the resident set (`/proc/self/statm`) is checked too.
 //!
 //! `long_run_short` (10⁴ steps) runs with every `cargo test`; the 10⁶-step version is ignored by
-//! default: `cargo test --release --test long_run -- --ignored` (about a minute on 2 cores).
+//! default: `cargo test --release --test long_run -- --ignored` (about 10 s; CI runs it).
 
 use backprop::data::{self, DataLoader};
 use backprop::nn::{CrossEntropyLoss, Mlp, MlpConfig, Module};
@@ -142,7 +142,7 @@ fn long_run_short() {
 }
 
 #[test]
-#[ignore = "10^6 steps: about a minute in release; run with --ignored"]
+#[ignore = "10^6 steps: about 10 s in release; run with --ignored"]
 fn long_run_million_steps() {
     let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let run = train_xor(10_000, 1_000_000);
