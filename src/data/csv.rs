@@ -11,7 +11,8 @@
 //!
 //! Errors are one line: `path:line:column: what is wrong` for a cell, `path:line: ...` for a
 //! row, `path: ...` for the file. Lines are read with a cap ([`MAX_LINE_BYTES`]), so a file
-//! holding one gigantic line is rejected after reading at most that much.
+//! holding one gigantic line is rejected after reading at most that much, and a line may hold
+//! at most [`MAX_COLUMNS`] cells, so a line of commas cannot cost many times its size.
 
 use super::{snippet, write_atomically, Dataset};
 use crate::{Array, Error, Result};
@@ -22,6 +23,11 @@ use std::path::Path;
 /// The longest line the CSV reader accepts (16 MiB, line ending included).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
+/// The most cells a CSV line may hold (131072). Each cell costs the reader a few dozen bytes
+/// of bookkeeping however short it is, so without this bound a 16 MiB line of commas would
+/// need about 400 MB.
+pub const MAX_COLUMNS: usize = 1 << 17;
+
 /// Reads a CSV file into a [`Dataset`]: `target` names the target column (default: the last
 /// column), and every other column, in file order, is a feature. `y` has shape `[n]`.
 ///
@@ -29,7 +35,7 @@ pub const MAX_LINE_BYTES: usize = 16 << 20;
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] (one line naming the file, line and
 /// column) for an empty file, a header without data rows, a missing or duplicated target column,
 /// a table with no feature column, a ragged row, a cell that is not a finite number, a line longer
-/// than [`MAX_LINE_BYTES`] or a line that is not UTF-8.
+/// than [`MAX_LINE_BYTES`], a line of more than [`MAX_COLUMNS`] cells or a line that is not UTF-8.
 ///
 /// # Examples
 /// ```
@@ -235,6 +241,14 @@ impl<R: BufRead> Lines<'_, R> {
 
 /// Splits one line into cells, unquoting `"..."` cells.
 fn split_cells<'l>(line: &'l str, loc: impl Fn() -> String) -> Result<Vec<Cow<'l, str>>> {
+    // Counted before anything is allocated (commas inside quotes count too: a bound, not a
+    // parse).
+    if line.bytes().filter(|&b| b == b',').count() >= MAX_COLUMNS {
+        return Err(Error::parse(
+            loc(),
+            format!("more than {MAX_COLUMNS} cells in one line"),
+        ));
+    }
     let mut cells = Vec::new();
     let mut rest = line;
     loop {
@@ -599,6 +613,24 @@ mod tests {
             .unwrap();
         assert_eq!(e.to_string(), "big.csv:1: line longer than 1 MiB");
         assert!(src.0 < (1 << 20) + 64 * 1024, "read {} bytes", src.0);
+    }
+
+    #[test]
+    fn too_many_cells_in_a_line() {
+        let mut text = vec![b'a'; 1];
+        text.extend(std::iter::repeat_n(b",a".iter().copied(), MAX_COLUMNS - 1).flatten());
+        text.extend(b"\n");
+        // Exactly MAX_COLUMNS header cells are accepted (the row is then ragged).
+        let e = parse_csv(&text[..], "wide.csv", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "wide.csv: no data rows after the header");
+        text.pop();
+        text.extend(b",a\n1\n");
+        let e = parse_csv(&text[..], "wide.csv", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "wide.csv:1: more than 131072 cells in one line");
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod npy;
 mod split;
 
 pub use builtin::{by_name, digits, iris, xor, BUILTIN_NAMES};
-pub use csv::{parse_csv, read_csv, read_csv_features, write_csv, MAX_LINE_BYTES};
+pub use csv::{parse_csv, read_csv, read_csv_features, write_csv, MAX_COLUMNS, MAX_LINE_BYTES};
 pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair};
 pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};

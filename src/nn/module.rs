@@ -190,6 +190,10 @@ impl<T: Module> AsModule for T {
 ///
 /// Modules are `Send + Sync`: a trained model can serve predictions from several threads (in
 /// eval mode; a training-mode BatchNorm1d updates its running statistics on every forward).
+/// Share `&model` (e.g. across `std::thread::scope`, or in an `Arc`) and run each thread's
+/// forward inside [`no_grad`](crate::no_grad): the switch is thread-local, as in PyTorch, so a
+/// thread that does not set it records a graph on every prediction (correct, but wasted work
+/// and memory). Every thread gets bit-for-bit the single-threaded result.
 ///
 /// # Examples
 /// ```

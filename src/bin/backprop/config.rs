@@ -187,6 +187,10 @@ impl Config {
     }
 }
 
+/// The most weights and biases a config may ask for (2³⁰: 4 GiB of float32, before gradients
+/// and optimizer state).
+const MAX_PARAMETERS: u64 = 1 << 30;
+
 impl ModelConfig {
     fn parse(mut s: Section) -> Result<ModelConfig> {
         let layers = s
@@ -197,6 +201,14 @@ impl ModelConfig {
         }
         if let Some(i) = layers.iter().position(|&n| n == 0) {
             bail!("[model] layers: size {i} is 0; every layer needs at least one unit");
+        }
+        // The weights are allocated as soon as the model is built: refuse sizes that cannot
+        // fit (or whose count overflows) here, rather than abort on the allocation.
+        let params = layers.windows(2).try_fold(0u64, |acc, w| {
+            w[0].checked_add(1)?.checked_mul(w[1])?.checked_add(acc)
+        });
+        if params.is_none_or(|p| p > MAX_PARAMETERS) {
+            bail!("[model] layers: {layers:?} needs more than {MAX_PARAMETERS} parameters, the most supported");
         }
         let activation = match s.take_choice("activation", &Activation::NAMES)? {
             None => Activation::Relu,
@@ -719,6 +731,29 @@ mod tests {
                 gamma: 0.1
             }
         );
+    }
+
+    #[test]
+    fn layers_too_big_to_allocate_are_refused() {
+        for layers in [
+            "[2, 4000000000, 2]",
+            "[9223372036854775807, 9223372036854775807]",
+        ] {
+            let e = parse(&format!(
+                "[model]\nlayers = {layers}\n[data]\ntrain = \"xor\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.ends_with("needs more than 1073741824 parameters, the most supported"),
+                "{e}"
+            );
+        }
+        // (1023 + 1) · 1048576 = 2³⁰ parameters exactly is accepted; one more input is not.
+        let ok = "[model]\nlayers = [1023, 1048576]\n[data]\ntrain = \"xor\"\n";
+        assert_eq!(parse(ok).unwrap().model.layers, vec![1023, 1048576]);
+        let over = "[model]\nlayers = [1024, 1048576]\n[data]\ntrain = \"xor\"\n";
+        assert!(parse(over).is_err());
     }
 
     #[test]
