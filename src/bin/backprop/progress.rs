@@ -48,7 +48,7 @@ impl Progress {
     /// Within an epoch: refresh the bar's message now and then.
     pub fn step(&mut self, i: usize, steps: usize, loss: f32) {
         if let Some(bar) = &self.bar {
-            if i % 16 == 0 {
+            if i.is_multiple_of(16) {
                 bar.set_message(format!("step {}/{steps} loss {loss:.4}", i + 1));
             }
         }
