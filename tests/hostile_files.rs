@@ -220,7 +220,7 @@ fn safetensors_small_header_in_a_huge_sparse_file() {
 
 fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
