@@ -1,5 +1,5 @@
-//! The tutorial's section 6, "Building and Training an MLP in PyTorch", line for line: a
-//! user-defined `PyTorchMLP` holding its layers in a `ModuleList`, trained on XOR with `MSELoss`
+//! The tutorial's section 6, "Building and Training an MLP in PyTorch", line for line: the
+//! tutorial's `PyTorchMLP` holding its layers in a `ModuleList`, trained on XOR with `MSELoss`
 //! and Adam (lr 0.01) for 1000 full-batch epochs, then evaluated.
 //!
 //! ```text
@@ -8,54 +8,14 @@
 //!
 //! `tests/golden_xor.rs` includes this file and runs [`train_xor`] from PyTorch's initial weights.
 
-use backprop::nn::{Linear, MSELoss, Module, ModuleList, ReLU};
+// `PyTorchMLP` is the tutorial's class as a user-defined module: `layers: ModuleList` plus
+// `forward`, `children` and `Display` (see its source in `src/tour/s6_training.rs`, or the
+// `nn::Module` docs for writing your own).
+pub use backprop::tour::PyTorchMLP;
+
+use backprop::nn::{MSELoss, Module};
 use backprop::optim::{Adam, AdamConfig, Optimizer};
 use backprop::{manual_seed, no_grad, Tensor};
-use std::fmt;
-
-/// `class PyTorchMLP(nn.Module)`: `Linear`, `ReLU`, ..., `Linear`, in `self.layers`.
-pub struct PyTorchMLP {
-    /// `nn.ModuleList()`: parameters are named `layers.0.weight`, `layers.0.bias`, ...
-    pub layers: ModuleList,
-}
-
-impl PyTorchMLP {
-    /// `PyTorchMLP(input_size, hidden_sizes, output_size)`.
-    pub fn new(input_size: usize, hidden_sizes: &[usize], output_size: usize) -> Self {
-        let mut layer_sizes = vec![input_size];
-        layer_sizes.extend_from_slice(hidden_sizes);
-        layer_sizes.push(output_size);
-        let mut layers = ModuleList::new();
-        for i in 0..layer_sizes.len() - 1 {
-            layers.push(Linear::new(layer_sizes[i], layer_sizes[i + 1]));
-            if i < layer_sizes.len() - 2 {
-                layers.push(ReLU);
-            }
-        }
-        PyTorchMLP { layers }
-    }
-}
-
-impl Module for PyTorchMLP {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self.layers
-            .iter()
-            .fold(x.clone(), |x, layer| layer.forward(&x))
-    }
-    fn children(&self) -> Vec<(String, &dyn Module)> {
-        vec![("layers".into(), &self.layers)]
-    }
-    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        vec![("layers".into(), &mut self.layers)]
-    }
-}
-
-/// `print(mlp)`.
-impl fmt::Display for PyTorchMLP {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.fmt_repr(f)
-    }
-}
 
 /// XOR's inputs `[4, 2]` and targets `[4, 1]`.
 pub fn xor_data() -> (Tensor, Tensor) {
