@@ -531,7 +531,14 @@ pub fn gemm(
     // Split the longer side of `dst`: columns in multiples of 64 (the kernel's row block after
     // it transposes a row-major product), rows in multiples of 8.
     let (split_cols, len, unit) = if n >= m { (true, n, 64) } else { (false, m, 8) };
-    let chunk = len.div_ceil(threads).next_multiple_of(unit).min(len);
+    // Large products get two blocks per thread, so that a thread slowed down by another
+    // process hands work to the others (rayon steals whole blocks).
+    let blocks = if m * n * k >= 32 << 20 {
+        2 * threads
+    } else {
+        threads
+    };
+    let chunk = len.div_ceil(blocks).next_multiple_of(unit).min(len);
     let parts = len.div_ceil(chunk);
     let dst_ptr = SendPtr(dst.as_mut_ptr());
     let run = |i: usize| {
@@ -700,8 +707,16 @@ mod tests {
     /// layout must give the same result as a plain loop.
     #[test]
     fn threaded_products_match_a_plain_loop() {
-        for (m, n, k) in [(100, 300, 50), (300, 100, 50), (130, 130, 70)] {
+        for (m, n, k) in [
+            (100, 300, 50),
+            (300, 100, 50),
+            (130, 130, 70),
+            (260, 520, 260),
+        ] {
             assert!(m * n * k >= PARALLEL_THRESHOLD);
+            if cfg!(debug_assertions) && m * n * k > 32 << 20 {
+                continue; // the two-blocks-per-thread case: too slow unoptimised
+            }
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 53) % 13) as f32 - 6.0).collect();
             let mut want = vec![0f32; m * n];
