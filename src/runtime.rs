@@ -35,15 +35,12 @@ pub fn get_num_threads() -> usize {
     }
 }
 
-/// The `gemm` crate's parallelism for a product of `work` multiply-adds.
-pub(crate) fn gemm_parallelism(work: usize) -> gemm::Parallelism {
+/// How many threads a product of `work` multiply-adds should use.
+pub(crate) fn gemm_threads(work: usize) -> usize {
     if work < crate::tensor::PARALLEL_THRESHOLD {
-        return gemm::Parallelism::None;
+        return 1;
     }
-    match NUM_THREADS.load(Ordering::Relaxed) {
-        1 => gemm::Parallelism::None,
-        n => gemm::Parallelism::Rayon(n),
-    }
+    get_num_threads()
 }
 
 /// Elementwise passes over at least this many elements (optimizer updates of large parameters)
@@ -148,6 +145,6 @@ mod tests {
 
     #[test]
     fn small_products_stay_on_the_calling_thread() {
-        assert!(matches!(gemm_parallelism(1000), gemm::Parallelism::None));
+        assert_eq!(gemm_threads(1000), 1);
     }
 }

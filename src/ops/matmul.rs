@@ -140,8 +140,19 @@ impl Tensor {
                 b.shape(),
                 w.shape()
             );
-            for row in out.data_mut().chunks_exact_mut(m.max(1)) {
-                row.copy_from_slice(b.data());
+            let fill = |rows: &mut [f32]| {
+                for row in rows.chunks_exact_mut(m.max(1)) {
+                    row.copy_from_slice(b.data());
+                }
+            };
+            match crate::runtime::elementwise_chunk(n * m) {
+                // A large output: fill it from several threads (it is memory-bound).
+                Some(cs) => {
+                    use rayon::prelude::*;
+                    let rows = cs.div_ceil(m.max(1)) * m.max(1);
+                    out.data_mut().par_chunks_mut(rows).for_each(fill);
+                }
+                None => fill(out.data_mut()),
             }
             true
         } else {

@@ -518,32 +518,99 @@ pub fn gemm(
         max_a < a.data.len() && max_b < b.data.len(),
         "gemm: operand too small"
     );
-    let parallelism = crate::runtime::gemm_parallelism(m * n * k);
-    // SAFETY: the asserts above keep every index the kernel touches inside the three slices,
-    // and `dst` does not alias `a` or `b` (it is a unique borrow).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    let threads = crate::runtime::gemm_threads(m * n * k);
+    if threads <= 1 || (m < 2 * 8 && n < 2 * 64) {
+        // SAFETY: the asserts above keep every index the kernel touches inside the three
+        // slices, and `dst` does not alias `a` or `b` (it is a unique borrow).
+        unsafe { gemm_block(m, n, k, dst.as_mut_ptr(), n, a, b, accumulate) };
+        return;
     }
+    // One fork-join per product: each thread computes a block of `dst` with the
+    // single-threaded kernel. (The gemm crate's own threading forks once per cache block,
+    // which costs more than the work on products of a few million multiply-adds.)
+    // Split the longer side of `dst`: columns in multiples of 64 (the kernel's row block after
+    // it transposes a row-major product), rows in multiples of 8.
+    let (split_cols, len, unit) = if n >= m { (true, n, 64) } else { (false, m, 8) };
+    // Large products get two blocks per thread, so that a thread slowed down by another
+    // process hands work to the others (rayon steals whole blocks).
+    let blocks = if m * n * k >= 32 << 20 {
+        2 * threads
+    } else {
+        threads
+    };
+    let chunk = len.div_ceil(blocks).next_multiple_of(unit).min(len);
+    let parts = len.div_ceil(chunk);
+    let dst_ptr = SendPtr(dst.as_mut_ptr());
+    let run = |i: usize| {
+        let start = i * chunk;
+        let size = chunk.min(len - start);
+        let dst = dst_ptr;
+        // SAFETY: blocks are disjoint (distinct rows or columns of `dst`), every index is
+        // inside the slices (asserts above), and `dst` outlives the scope.
+        unsafe {
+            if split_cols {
+                let b = MatRef {
+                    data: &b.data[start * b.cs..],
+                    ..b
+                };
+                gemm_block(m, size, k, dst.0.add(start), n, a, b, accumulate);
+            } else {
+                let a = MatRef {
+                    data: &a.data[start * a.rs..],
+                    ..a
+                };
+                gemm_block(size, n, k, dst.0.add(start * n), n, a, b, accumulate);
+            }
+        }
+    };
+    use rayon::prelude::*;
+    (0..parts).into_par_iter().for_each(run);
+}
+
+/// A raw destination pointer that may cross threads (the blocks written are disjoint).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: used only to hand disjoint blocks of one exclusively borrowed slice to threads.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// `dst[m×n] (row stride dst_rs) = (accumulate ? dst : 0) + a·b` on the calling thread.
+///
+/// # Safety
+/// Every element the product reads or writes must be inside `a`, `b` and the allocation
+/// behind `dst`, and `dst` must not alias them or be accessed by another thread meanwhile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_block(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        1,
+        dst_rs as isize,
+        accumulate,
+        a.data.as_ptr(),
+        a.cs as isize,
+        a.rs as isize,
+        b.data.as_ptr(),
+        b.cs as isize,
+        b.rs as isize,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
 }
 
 #[cfg(test)]
@@ -634,6 +701,44 @@ mod tests {
             a.par_zip_map(&b, |x, y| x * y + 1.0),
             a.zip_map(&b, |x, y| x * y + 1.0)
         );
+    }
+
+    /// Products above the threading threshold are split into row or column blocks; every
+    /// layout must give the same result as a plain loop.
+    #[test]
+    fn threaded_products_match_a_plain_loop() {
+        for (m, n, k) in [
+            (100, 300, 50),
+            (300, 100, 50),
+            (130, 130, 70),
+            (260, 520, 260),
+        ] {
+            assert!(m * n * k >= PARALLEL_THRESHOLD);
+            if cfg!(debug_assertions) && m * n * k > 32 << 20 {
+                continue; // the two-blocks-per-thread case: too slow unoptimised
+            }
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 53) % 13) as f32 - 6.0).collect();
+            let mut want = vec![0f32; m * n];
+            for i in 0..m {
+                for j in 0..n {
+                    want[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                }
+            }
+            // a as stored, and the same matrix stored transposed (read through strides).
+            let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+            let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+            for (ar, br) in [
+                (MatRef::new(&a, k, false), MatRef::new(&b, n, false)),
+                (MatRef::new(&at, m, true), MatRef::new(&bt, k, true)),
+            ] {
+                let mut got = vec![1f32; m * n];
+                gemm(m, n, k, &mut got, ar, br, false);
+                assert_eq!(got, want, "{m}x{n}x{k}");
+                gemm(m, n, k, &mut got, ar, br, true);
+                assert!(got.iter().zip(&want).all(|(g, w)| *g == 2.0 * w));
+            }
+        }
     }
 
     #[test]
