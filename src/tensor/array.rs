@@ -518,25 +518,29 @@ pub fn gemm(
         max_a < a.data.len() && max_b < b.data.len(),
         "gemm: operand too small"
     );
-    let threads = crate::runtime::gemm_threads(m * n * k);
-    if threads <= 1 || (m < 2 * 8 && n < 2 * 64) {
+    let work = m * n * k;
+    if work < PARALLEL_THRESHOLD || (m < 2 * 8 && n < 2 * 64) {
         // SAFETY: the asserts above keep every index the kernel touches inside the three
         // slices, and `dst` does not alias `a` or `b` (it is a unique borrow).
         unsafe { gemm_block(m, n, k, dst.as_mut_ptr(), n, a, b, accumulate) };
         return;
     }
-    // One fork-join per product: each thread computes a block of `dst` with the
+    // One fork-join per product: each thread computes blocks of `dst` with the
     // single-threaded kernel. (The gemm crate's own threading forks once per cache block,
     // which costs more than the work on products of a few million multiply-adds.)
     // Split the longer side of `dst`: columns in multiples of 64 (the kernel's row block after
     // it transposes a row-major product), rows in multiples of 8.
+    //
+    // The blocks depend on the product's shape only, never on the thread count: the kernel
+    // may sum in a different order for a different block shape, and results must be
+    // bit-identical at any thread count. One thread runs the same blocks in turn.
     let (split_cols, len, unit) = if n >= m { (true, n, 64) } else { (false, m, 8) };
-    // Large products get two blocks per thread, so that a thread slowed down by another
-    // process hands work to the others (rayon steals whole blocks).
-    let blocks = if m * n * k >= 32 << 20 {
-        2 * threads
+    // Large products get more blocks, so that a thread slowed down by another process hands
+    // work to the others (rayon steals whole blocks).
+    let blocks = if work >= 32 << 20 {
+        2 * GEMM_BLOCKS
     } else {
-        threads
+        GEMM_BLOCKS
     };
     let chunk = len.div_ceil(blocks).next_multiple_of(unit).min(len);
     let parts = len.div_ceil(chunk);
@@ -563,9 +567,17 @@ pub fn gemm(
             }
         }
     };
-    use rayon::prelude::*;
-    (0..parts).into_par_iter().for_each(run);
+    if crate::runtime::gemm_threads(work) <= 1 {
+        (0..parts).for_each(run);
+    } else {
+        use rayon::prelude::*;
+        (0..parts).into_par_iter().for_each(run);
+    }
 }
+
+/// Blocks a large product is split into (twice as many above 32 M multiply-adds), whatever
+/// the number of threads, so that every thread count computes the same sums.
+const GEMM_BLOCKS: usize = 4;
 
 /// A raw destination pointer that may cross threads (the blocks written are disjoint).
 #[derive(Clone, Copy)]
