@@ -6,54 +6,12 @@ use backprop::io::safetensors;
 use backprop::nn::{Mlp, MlpConfig, Module, StateDict};
 use backprop::optim::{Optimizer, SGDConfig, SGD};
 use backprop::Tensor;
-use common::{fixtures, Fixture};
+use common::{fixtures, Fixture, TempDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-/// A fresh, empty temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("backprop-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.path(rel);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-    /// Every file and folder below, relative, sorted.
-    fn listing(&self) -> Vec<String> {
-        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                out.push(p.strip_prefix(base).unwrap().display().to_string());
-                if p.is_dir() {
-                    walk(base, &p, out);
-                }
-            }
-        }
-        let mut out = vec![];
-        walk(&self.0, &self.0, &mut out);
-        out.sort();
-        out
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run(dir: &TempDir, args: &[&str]) -> Output {
     Command::new(BIN)

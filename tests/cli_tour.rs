@@ -3,46 +3,11 @@
 
 #![cfg(feature = "cli")]
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::TempDir;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-/// A fresh, empty temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p =
-            std::env::temp_dir().join(format!("backprop-cli-tour-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    /// Every file and folder below, relative, sorted.
-    fn listing(&self) -> Vec<String> {
-        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                out.push(p.strip_prefix(base).unwrap().display().to_string());
-                if p.is_dir() {
-                    walk(base, &p, out);
-                }
-            }
-        }
-        let mut out = vec![];
-        walk(&self.0, &self.0, &mut out);
-        out.sort();
-        out
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run(dir: &TempDir, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -79,7 +44,7 @@ fn fails(dir: &TempDir, args: &[&str], prefix: &str) {
 
 #[test]
 fn an_unknown_section_is_one_line_and_no_files() {
-    let dir = TempDir::new("bad-section");
+    let dir = TempDir::new("tour-bad-section");
     fails(
         &dir,
         &["--section", "9"],
@@ -99,7 +64,7 @@ fn an_unknown_section_is_one_line_and_no_files() {
 
 #[test]
 fn one_section_without_figures_prints_and_writes_nothing() {
-    let dir = TempDir::new("section-3");
+    let dir = TempDir::new("tour-section-3");
     let out = ok(&dir, &["--section", "3"]);
     assert!(
         out.starts_with("== 3. Backpropagation: The Heart of Deep Learning ==\n"),
@@ -116,7 +81,7 @@ fn one_section_without_figures_prints_and_writes_nothing() {
 
 #[test]
 fn the_whole_tour_runs_the_sections_in_order() {
-    let dir = TempDir::new("all");
+    let dir = TempDir::new("tour-all");
     std::fs::create_dir(dir.0.join("figs")).unwrap();
     let out = ok(&dir, &["--out", "figs"]);
     let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
@@ -158,7 +123,7 @@ fn the_whole_tour_runs_the_sections_in_order() {
 #[cfg(feature = "viz")]
 #[test]
 fn figures_go_to_a_new_tour_folder() {
-    let dir = TempDir::new("default-folder");
+    let dir = TempDir::new("tour-default-folder");
     let out = ok(&dir, &["--section", "1"]);
     assert!(out.ends_with("\nFigures are in tour\n"), "{out}");
     ok(&dir, &["--section", "1"]);
@@ -179,7 +144,7 @@ fn figures_go_to_a_new_tour_folder() {
 #[cfg(feature = "viz")]
 #[test]
 fn a_rerun_replaces_figures_and_keeps_other_files() {
-    let dir = TempDir::new("rerun");
+    let dir = TempDir::new("tour-rerun");
     let figs = dir.0.join("figs");
     std::fs::create_dir(&figs).unwrap();
     std::fs::write(figs.join("notes.txt"), "mine").unwrap();
