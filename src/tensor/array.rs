@@ -18,11 +18,11 @@ pub struct Array {
     data: Vec<f32>,
 }
 
-/// Buffers of at least this many elements (1 MiB) are kept for reuse when their array is
+/// Buffers of at least this many elements (256 KiB) are kept for reuse when their array is
 /// dropped. A fresh large allocation is mapped from the OS page by page on first write (a page
 /// fault and a page clear per 4 KiB); reusing a buffer skips that, which is several percent of a
 /// large training step. Small buffers come from the allocator's own free lists.
-const RECYCLE_MIN: usize = 1 << 18;
+const RECYCLE_MIN: usize = 1 << 16;
 /// At most this many buffers and bytes are kept (the oldest go first).
 const RECYCLE_MAX_BUFFERS: usize = 16;
 const RECYCLE_MAX_BYTES: usize = 384 << 20;
