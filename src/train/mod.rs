@@ -26,9 +26,6 @@ pub struct StepOptions {
 /// Runs one epoch: for each batch, `zero_grad`, forward, loss (+ L1 penalty), backward,
 /// optional clipping, `step`. Returns the unweighted mean of the step losses, each taken before
 /// its update; `on_step` sees each step's index and loss (for progress bars).
-///
-/// Training stops early, returning the mean so far, if `stop` becomes true (checked between
-/// steps).
 pub fn train_epoch(
     model: &dyn Module,
     loss_fn: LossFn<'_>,
