@@ -1,11 +1,11 @@
 //! Same seed and config → bit-identical weights, whatever the thread count.
 //!
-//! Through the real binary: the digits job trained several times, at 1 and at 2 threads of the
-//! global rayon pool (`RAYON_NUM_THREADS`, which the `gemm` crate's parallel matmuls use), and
-//! the saved model files compared byte for byte. The full-batch config makes the big matmuls
-//! (about 1440×64 · 64×128, and their gradients) run on the pool: `gemm` splits the output
-//! between threads, never the reduction over `k`, so each element is summed in the same order on
-//! any number of threads and no deterministic switch is needed.
+//! Through the real binary: the digits job trained several times, at 1 and at 2 threads
+//! (`BACKPROP_NUM_THREADS`), and the saved model files compared byte for byte. The full-batch
+//! config makes the big matmuls (about 1440×64 · 64×128, and their gradients) run on the worker
+//! threads: a product is split into blocks of its output chosen by its shape alone, never by the
+//! thread count, and never along the reduction over `k`, so each element is summed in the same
+//! order on any number of threads and no deterministic switch is needed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,7 +46,7 @@ fn train(dir: &Path, config: &str, threads: usize, tag: &str) -> (Vec<u8>, Vec<S
         .arg(&metrics)
         .arg("--out")
         .arg(dir)
-        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env("BACKPROP_NUM_THREADS", threads.to_string())
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();

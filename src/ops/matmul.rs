@@ -148,9 +148,8 @@ impl Tensor {
             match crate::runtime::elementwise_chunk(n * m) {
                 // A large output: fill it from several threads (it is memory-bound).
                 Some(cs) => {
-                    use rayon::prelude::*;
                     let rows = cs.div_ceil(m.max(1)) * m.max(1);
-                    out.data_mut().par_chunks_mut(rows).for_each(fill);
+                    crate::runtime::for_each(out.data_mut().chunks_mut(rows).collect(), fill);
                 }
                 None => fill(out.data_mut()),
             }

@@ -9,7 +9,6 @@ use crate::nn::{StateData, StateDict, StateTensor};
 use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
-use rayon::prelude::*;
 
 /// [`Adam`]'s hyperparameters, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -217,9 +216,7 @@ impl AdamCore {
                         .zip(m.chunks_mut(cs))
                         .zip(v.chunks_mut(cs))
                         .collect();
-                    parts
-                        .into_par_iter()
-                        .for_each(|(((p, g), m), v)| update(p, g, m, v, None));
+                    crate::runtime::for_each(parts, |(((p, g), m), v)| update(p, g, m, v, None));
                 }
                 (_, vmax) => update(p, g, m, v, vmax),
             }

@@ -8,7 +8,6 @@ use crate::nn::{StateDict, StateTensor};
 use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
-use rayon::prelude::*;
 
 /// [`SGD`]'s hyperparameters, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -178,9 +177,7 @@ impl SGD {
                         .zip(g.chunks(cs))
                         .zip(b.chunks_mut(cs))
                         .collect();
-                    parts
-                        .into_par_iter()
-                        .for_each(|((p, g), b)| update(p, g, b));
+                    crate::runtime::for_each(parts, |((p, g), b)| update(p, g, b));
                 }
                 None => update(p, g, b),
             }

@@ -7,7 +7,7 @@
 use super::shape::{
     broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides,
 };
-use rayon::prelude::*;
+use crate::runtime::for_each;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -18,13 +18,15 @@ pub struct Array {
     data: Vec<f32>,
 }
 
-/// Buffers of at least this many elements (256 KiB) are kept for reuse when their array is
+/// Buffers of at least this many elements (64 KiB) are kept for reuse when their array is
 /// dropped. A fresh large allocation is mapped from the OS page by page on first write (a page
-/// fault and a page clear per 4 KiB); reusing a buffer skips that, which is several percent of a
-/// large training step. Small buffers come from the allocator's own free lists.
-const RECYCLE_MIN: usize = 1 << 16;
+/// fault and a page clear per 4 KiB), and freeing it may hand the pages back (`munmap`, or the
+/// allocator trimming its heap), which on a multi-threaded process also interrupts the other
+/// cores to flush their TLBs: tens of microseconds per step of a medium network. Reusing a
+/// buffer skips all of that. Small buffers come from the allocator's own free lists.
+const RECYCLE_MIN: usize = 1 << 14;
 /// At most this many buffers and bytes are kept (the oldest go first).
-const RECYCLE_MAX_BUFFERS: usize = 16;
+const RECYCLE_MAX_BUFFERS: usize = 64;
 const RECYCLE_MAX_BYTES: usize = 384 << 20;
 
 static RECYCLED: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
@@ -200,14 +202,12 @@ impl Array {
             return self.map(f);
         };
         let mut out = Array::for_overwrite(&self.shape);
-        out.data
-            .par_chunks_mut(cs)
-            .zip(self.data.par_chunks(cs))
-            .for_each(|(o, x)| {
-                for (o, &v) in o.iter_mut().zip(x) {
-                    *o = f(v);
-                }
-            });
+        let parts: Vec<_> = out.data.chunks_mut(cs).zip(self.data.chunks(cs)).collect();
+        for_each(parts, |(o, x)| {
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = f(v);
+            }
+        });
         out
     }
 
@@ -223,15 +223,17 @@ impl Array {
             self.shape, other.shape
         );
         let mut out = Array::for_overwrite(&self.shape);
-        out.data
-            .par_chunks_mut(cs)
-            .zip(self.data.par_chunks(cs))
-            .zip(other.data.par_chunks(cs))
-            .for_each(|((o, a), b)| {
-                for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
-                    *o = f(a, b);
-                }
-            });
+        let parts: Vec<_> = out
+            .data
+            .chunks_mut(cs)
+            .zip(self.data.chunks(cs))
+            .zip(other.data.chunks(cs))
+            .collect();
+        for_each(parts, |((o, a), b)| {
+            for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                *o = f(a, b);
+            }
+        });
         out
     }
 
@@ -536,18 +538,21 @@ pub fn gemm(
     // bit-identical at any thread count. One thread runs the same blocks in turn.
     let (split_cols, len, unit) = if n >= m { (true, n, 64) } else { (false, m, 8) };
     // Large products get more blocks, so that a thread slowed down by another process hands
-    // work to the others (rayon steals whole blocks).
+    // work to the others (threads claim whole blocks).
     let blocks = if work >= 32 << 20 {
         2 * GEMM_BLOCKS
     } else {
         GEMM_BLOCKS
     };
-    let chunk = len.div_ceil(blocks).next_multiple_of(unit).min(len);
-    let parts = len.div_ceil(chunk);
+    // Whole units, spread evenly: block `i` gets units `i·units/parts .. (i+1)·units/parts`
+    // (the last unit may be partial).
+    let units = len.div_ceil(unit);
+    let parts = blocks.min(units);
+    let bounds = |i: usize| (i * units / parts * unit).min(len);
     let dst_ptr = SendPtr(dst.as_mut_ptr());
     let run = |i: usize| {
-        let start = i * chunk;
-        let size = chunk.min(len - start);
+        let (start, end) = (bounds(i), bounds(i + 1));
+        let size = end - start;
         let dst = dst_ptr;
         // SAFETY: blocks are disjoint (distinct rows or columns of `dst`), every index is
         // inside the slices (asserts above), and `dst` outlives the scope.
@@ -567,12 +572,7 @@ pub fn gemm(
             }
         }
     };
-    if crate::runtime::gemm_threads(work) <= 1 {
-        (0..parts).for_each(run);
-    } else {
-        use rayon::prelude::*;
-        (0..parts).into_par_iter().for_each(run);
-    }
+    crate::runtime::for_each_part(parts, crate::runtime::gemm_threads(work), run);
 }
 
 /// Blocks a large product is split into (twice as many above 32 M multiply-adds), whatever

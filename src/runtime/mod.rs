@@ -2,19 +2,29 @@
 //! ([`set_num_threads`], as `torch.set_num_threads`) and whether subnormal floats are flushed
 //! to zero ([`set_flush_denormal`], as `torch.set_flush_denormal`).
 //!
-//! Only matrix products use threads, and only above a size threshold
-//! ([`PARALLEL_THRESHOLD`](crate::tensor::PARALLEL_THRESHOLD) multiply-adds): a small network
-//! runs on the calling thread, lock-free. The threads are rayon's global pool (one per core),
-//! created on the first large product.
+//! Threads split only large work: matrix products above
+//! [`PARALLEL_THRESHOLD`](crate::tensor::PARALLEL_THRESHOLD) multiply-adds and elementwise passes
+//! over at least 2¹⁶ elements, so a small network runs on the calling thread, lock-free. The
+//! threads are this crate's own pool (see `pool.rs`), started on the first large job.
+
+mod pool;
+
+pub(crate) use pool::{for_each, for_each_part};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-/// 0 means "rayon's default": one thread per core.
+/// 0 means the default (see [`set_num_threads`]).
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 static FLUSH_DENORMAL: AtomicBool = AtomicBool::new(false);
 
-/// Sets how many threads a large matrix product may use, as `torch.set_num_threads`; `0`
-/// restores the default (one per core). `1` keeps every op on the calling thread.
+/// Sets how many threads large matrix products and elementwise passes may use, the calling
+/// thread included, as `torch.set_num_threads`; `0` restores the default: the
+/// `BACKPROP_NUM_THREADS` environment variable if it holds a positive number, else one thread
+/// per core. `1` keeps every op on the calling thread.
+///
+/// Results do not depend on the thread count: work is split by its shape alone, and each
+/// thread computes whole parts of it (never part of a sum).
 ///
 /// # Examples
 /// ```
@@ -30,9 +40,21 @@ pub fn set_num_threads(n: usize) {
 /// The number of threads a large matrix product may use, as `torch.get_num_threads`.
 pub fn get_num_threads() -> usize {
     match NUM_THREADS.load(Ordering::Relaxed) {
-        0 => rayon::current_num_threads(),
+        0 => default_threads(),
         n => n,
     }
+}
+
+/// `BACKPROP_NUM_THREADS` if set to a positive number, else the number of cores.
+fn default_threads() -> usize {
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        std::env::var("BACKPROP_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
 }
 
 /// How many threads a product of `work` multiply-adds should use.
@@ -72,8 +94,8 @@ pub(crate) fn elementwise_chunk(n: usize) -> Option<usize> {
 /// cost of deviating from IEEE arithmetic at the very bottom of the range (PyTorch's default
 /// is off, and so is ours; see `BENCHMARKS.md` for the measured effect).
 ///
-/// The bits are per thread: this sets them on the calling thread and on every thread of the
-/// pool used by matrix products (rayon's global pool). Call it from the thread that trains.
+/// The bits are per thread: this sets them on the calling thread, and the worker threads follow
+/// the switch before each job they take part in. Call it from the thread that trains.
 ///
 /// # Examples
 /// ```
@@ -90,7 +112,6 @@ pub fn set_flush_denormal(on: bool) -> bool {
     }
     FLUSH_DENORMAL.store(on, Ordering::Relaxed);
     mxcsr::set_flush(on);
-    rayon::broadcast(|_| mxcsr::set_flush(on));
     true
 }
 
@@ -134,13 +155,24 @@ mod tests {
         }
         let tiny = std::hint::black_box(1e-39f32);
         assert_eq!(std::hint::black_box(tiny * 1.0), 0.0);
-        let pool: Vec<f32> = rayon::broadcast(|_| std::hint::black_box(tiny) * 1.0);
-        assert!(pool.iter().all(|&v| v == 0.0));
+        assert!(on_every_thread(tiny).iter().all(|&v| v == 0.0));
         assert!(is_flush_denormal());
         set_flush_denormal(false);
         assert_eq!(std::hint::black_box(tiny * 1.0), 1e-39);
-        let pool: Vec<f32> = rayon::broadcast(|_| std::hint::black_box(tiny) * 1.0);
-        assert!(pool.iter().all(|&v| v == 1e-39));
+        assert!(on_every_thread(tiny).iter().all(|&v| v == 1e-39));
+    }
+
+    /// `tiny · 1` computed in 32 parts of 100 µs each on 2 threads (the worker takes some).
+    fn on_every_thread(tiny: f32) -> Vec<f32> {
+        let out: Vec<std::sync::Mutex<f32>> = (0..32).map(|_| std::sync::Mutex::new(0.0)).collect();
+        for_each_part(out.len(), 2, |i| {
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_micros(100) {
+                std::hint::spin_loop();
+            }
+            *out[i].lock().unwrap() = std::hint::black_box(tiny) * 1.0;
+        });
+        out.into_iter().map(|m| m.into_inner().unwrap()).collect()
     }
 
     #[test]
