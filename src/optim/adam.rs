@@ -334,10 +334,30 @@ struct AdamScalars {
 }
 
 /// The update of one parameter, elementwise, in PyTorch's order of operations (see [`Adam`]).
-/// `WD` is a [`WeightDecay`]; `vmax` is the AMSGrad buffer. Written without branches in the
-/// loop (the lerp's formula is chosen once) so that it vectorizes.
+/// `WD` is a [`WeightDecay`]; `vmax` is the AMSGrad buffer.
 #[inline(always)]
 fn adam_update<const WD: u8>(
+    k: &AdamScalars,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vmax: Option<&mut [f32]>,
+) {
+    // torch.lerp switches formula at |weight| = 0.5 so that both ends are exact. The choice is
+    // made here, once: a branch inside the loop, even a perfectly predicted one, halves the
+    // loop's speed (measured: 220 → 120 µs for 235k elements with AVX-512).
+    if k.lerp_weight.abs() < 0.5 {
+        adam_loop::<WD, true>(k, p, g, m, v, vmax)
+    } else {
+        adam_loop::<WD, false>(k, p, g, m, v, vmax)
+    }
+}
+
+/// [`adam_update`] with the lerp's formula fixed (`LOW`: `|weight| < 0.5`); no branch in the
+/// loop, so that it vectorizes.
+#[inline(always)]
+fn adam_loop<const WD: u8, const LOW: bool>(
     k: &AdamScalars,
     p: &mut [f32],
     g: &[f32],
@@ -348,22 +368,20 @@ fn adam_update<const WD: u8>(
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     let w = k.lerp_weight;
-    // torch.lerp switches formula at |weight| = 0.5 so that both ends are exact.
-    let low = w.abs() < 0.5;
-    let step = |pj: &mut f32, gj: f32, mj: &mut f32, vj: &mut f32| -> f32 {
+    // Returns the new (m, v).
+    let step = |pj: &mut f32, gj: f32, mj: f32, vj: f32| -> (f32, f32) {
         let mut d = gj * k.sign;
         if WD == WeightDecay::L2 as u8 {
             d += k.wd * *pj;
         } else if WD == WeightDecay::Decoupled as u8 {
             *pj *= k.decay;
         }
-        *mj = if low {
-            *mj + w * (d - *mj)
+        let m = if LOW {
+            mj + w * (d - mj)
         } else {
-            d - (d - *mj) * (1.0 - w)
+            d - (d - mj) * (1.0 - w)
         };
-        *vj = *vj * k.beta2 + (k.one_minus_beta2 * d) * d;
-        *vj
+        (m, vj * k.beta2 + (k.one_minus_beta2 * d) * d)
     };
     let finish = |pj: &mut f32, mj: f32, second: f32| {
         let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
@@ -373,8 +391,9 @@ fn adam_update<const WD: u8>(
     match vmax {
         None => {
             for (((pj, &gj), mj), vj) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let second = step(pj, gj, mj, vj);
-                finish(pj, *mj, second);
+                let (mn, vn) = step(pj, gj, *mj, *vj);
+                (*mj, *vj) = (mn, vn);
+                finish(pj, mn, vn);
             }
         }
         Some(vmax) => {
@@ -386,9 +405,10 @@ fn adam_update<const WD: u8>(
                 .zip(v.iter_mut())
                 .zip(vmax.iter_mut())
             {
-                let vj = step(pj, gj, mj, vj);
-                *xj = maximum(*xj, vj);
-                finish(pj, *mj, *xj);
+                let (mn, vn) = step(pj, gj, *mj, *vj);
+                (*mj, *vj) = (mn, vn);
+                *xj = maximum(*xj, vn);
+                finish(pj, mn, *xj);
             }
         }
     }
