@@ -260,18 +260,20 @@ pub(crate) fn gather_rows(a: &Array, indices: &[usize]) -> Array {
     );
     let n = a.shape()[0];
     let width: usize = a.shape()[1..].iter().product();
-    let mut data = Vec::with_capacity(indices.len() * width);
-    for &i in indices {
+    let mut shape = a.shape().to_vec();
+    shape[0] = indices.len();
+    // A batch is written in full, so it may reuse a recycled buffer (no page faults per batch).
+    let mut out = Array::for_overwrite(&shape);
+    for (k, &i) in indices.iter().enumerate() {
         assert!(
             i < n,
             "gather_rows: row {i} out of range for shape {:?}",
             a.shape()
         );
-        data.extend_from_slice(&a.data()[i * width..(i + 1) * width]);
+        out.data_mut()[k * width..(k + 1) * width]
+            .copy_from_slice(&a.data()[i * width..(i + 1) * width]);
     }
-    let mut shape = a.shape().to_vec();
-    shape[0] = indices.len();
-    Array::new(&shape, data)
+    out
 }
 
 /// Writes a file through a temporary file in the same folder and a rename, so that readers never

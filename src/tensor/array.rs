@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 /// A contiguous, row-major n-dimensional array of `f32`.
-#[derive(Clone, PartialEq)]
+#[derive(PartialEq)]
 pub struct Array {
     shape: Vec<usize>,
     data: Vec<f32>,
@@ -61,6 +61,23 @@ fn buffer_for_overwrite(n: usize) -> Vec<f32> {
         }
     }
     vec![0.0; n]
+}
+
+impl Clone for Array {
+    /// A copy; a large one reuses a recycled buffer.
+    fn clone(&self) -> Self {
+        let data = if self.data.len() >= RECYCLE_MIN {
+            let mut v = buffer_for_overwrite(self.data.len());
+            v.copy_from_slice(&self.data);
+            v
+        } else {
+            self.data.clone()
+        };
+        Array {
+            shape: self.shape.clone(),
+            data,
+        }
+    }
 }
 
 impl Drop for Array {

@@ -94,7 +94,7 @@ pub struct TrainArgs {
     /// Write per-epoch metrics here as JSON lines.
     #[arg(long, value_name = "M.jsonl")]
     pub metrics: Option<PathBuf>,
-    /// The run folder (created if missing; its parent must exist).
+    /// The run folder, which must exist (default: a new runs/<name>-<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write a checkpoint (model, optimizer, scheduler, epoch, RNG) every N epochs.
