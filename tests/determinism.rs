@@ -2,10 +2,10 @@
 //!
 //! Through the real binary: the digits job trained several times, at 1 and at 2 threads
 //! (`BACKPROP_NUM_THREADS`), and the saved model files compared byte for byte. The full-batch
-//! config makes the big matmuls (about 1440×64 · 64×128, and their gradients) run on the worker
-//! threads: a product is split into blocks of its output chosen by its shape alone, never by the
-//! thread count, and never along the reduction over `k`, so each element is summed in the same
-//! order on any number of threads and no deterministic switch is needed.
+//! config makes the big matmuls (about 1440×64 · 64×128, and their gradients, whose reduction
+//! runs over 1440 rows) run on the worker threads: a product is split into blocks of its output,
+//! never along a sum, and the reduction over `k` is cut into pieces by `k` alone, so each element
+//! is summed in the same order on any number of threads and no deterministic switch is needed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -510,9 +510,35 @@ impl<'a> MatRef<'a> {
 /// waking threads outweighs the work.
 pub const PARALLEL_THRESHOLD: usize = 1 << 20;
 
+/// The longest stretch of the reduction (over `k`) given to the kernel in one call. The `gemm`
+/// crate sums each output element as one fused multiply-add chain per stretch of `k` it
+/// blocks by, and how it blocks depends on the output's shape (`min(k, 512)` for small
+/// outputs, `k / ⌈k / 512⌉` or more for others). Below 512 both are the whole `k`. Cutting the
+/// reduction here, by `k` alone, fixes the order of every sum, whatever the blocks of the
+/// output: so the blocks may follow the thread count and results stay bit-identical.
+const K_PIECE: usize = 512;
+
 /// `dst[m×n] = (accumulate ? dst : 0) + a[m×k] · b[k×n]`, with `dst` row-major and `a`, `b` read
-/// through their strides (so transposes cost nothing).
+/// through their strides (so transposes cost nothing). Large products are split across the
+/// threads (see [`set_num_threads`](crate::set_num_threads)); the result does not depend on
+/// the thread count, bit for bit.
 pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+) {
+    let threads = crate::runtime::gemm_threads(m.saturating_mul(n).saturating_mul(k));
+    gemm_on(threads, m, n, k, dst, a, b, accumulate);
+}
+
+/// [`gemm`] on up to `threads` threads.
+#[allow(clippy::too_many_arguments)]
+fn gemm_on(
+    threads: usize,
     m: usize,
     n: usize,
     k: usize,
@@ -537,64 +563,82 @@ pub fn gemm(
         max_a < a.data.len() && max_b < b.data.len(),
         "gemm: operand too small"
     );
-    let work = m * n * k;
-    if work < PARALLEL_THRESHOLD || (m < 2 * 8 && n < 2 * 64) {
-        // SAFETY: the asserts above keep every index the kernel touches inside the three
-        // slices, and `dst` does not alias `a` or `b` (it is a unique borrow).
-        unsafe { gemm_block(m, n, k, dst.as_mut_ptr(), n, a, b, accumulate) };
-        return;
-    }
-    // One fork-join per product: each thread computes blocks of `dst` with the
-    // single-threaded kernel. (The gemm crate's own threading forks once per cache block,
-    // which costs more than the work on products of a few million multiply-adds.)
-    // Split the longer side of `dst`: columns in multiples of 64 (the kernel's row block after
-    // it transposes a row-major product), rows in multiples of 8.
-    //
-    // The blocks depend on the product's shape only, never on the thread count: the kernel
-    // may sum in a different order for a different block shape, and results must be
-    // bit-identical at any thread count. One thread runs the same blocks in turn.
-    let (split_cols, len, unit) = if n >= m { (true, n, 64) } else { (false, m, 8) };
-    // Large products get more blocks, so that a thread slowed down by another process hands
-    // work to the others (threads claim whole blocks).
-    let blocks = if work >= 32 << 20 {
-        2 * GEMM_BLOCKS
+    // Blocks of the output: the longer side is split, columns in multiples of 64 (the kernel's
+    // row block after it transposes a row-major product), rows in multiples of 8. One fork-join
+    // per product; each thread claims whole blocks and computes them with the single-threaded
+    // kernel. (The crate's own threading forks once per cache block, which costs more than the
+    // work on products of a few million multiply-adds.)
+    let (split_cols, len, unit, other) = if n >= m {
+        (true, n, 64, m)
     } else {
-        GEMM_BLOCKS
+        (false, m, 8, n)
     };
-    // Whole units, spread evenly: block `i` gets units `i·units/parts .. (i+1)·units/parts`
-    // (the last unit may be partial).
-    let units = len.div_ceil(unit);
-    let parts = blocks.min(units);
-    let bounds = |i: usize| (i * units / parts * unit).min(len);
+    // Large products get two blocks per thread, so that a thread slowed down by another
+    // process hands work to the others.
+    let work = m * n * k;
+    let wanted = if work >= 32 << 20 {
+        2 * threads
+    } else {
+        threads
+    };
+    // Every block must take the kernel's general path, as the whole product does: at least 2
+    // rows and columns and more than 256 outputs (smaller outputs use dot-product kernels that
+    // sum in another order). Products that take another path are never split.
+    let general = m >= 2 && n >= 2 && m * n > 256;
+    let min_units = unit.max(2).max(257usize.div_ceil(other)).div_ceil(unit);
+    let full_units = len / unit;
+    let parts = if threads <= 1 || !general {
+        1
+    } else {
+        wanted.min(full_units / min_units).max(1)
+    };
+    // Block `i` covers units `i·full/parts ..`; the last block also takes the partial unit.
+    let bounds = |i: usize| {
+        if i == parts {
+            len
+        } else {
+            i * full_units / parts * unit
+        }
+    };
+    let pieces = k.div_ceil(K_PIECE);
+    let piece = k.div_ceil(pieces);
     let dst_ptr = SendPtr(dst.as_mut_ptr());
     let run = |i: usize| {
         let (start, end) = (bounds(i), bounds(i + 1));
         let size = end - start;
         let dst = dst_ptr;
-        // SAFETY: blocks are disjoint (distinct rows or columns of `dst`), every index is
-        // inside the slices (asserts above), and `dst` outlives the scope.
-        unsafe {
-            if split_cols {
-                let b = MatRef {
-                    data: &b.data[start * b.cs..],
-                    ..b
-                };
-                gemm_block(m, size, k, dst.0.add(start), n, a, b, accumulate);
-            } else {
-                let a = MatRef {
-                    data: &a.data[start * a.rs..],
-                    ..a
-                };
-                gemm_block(size, n, k, dst.0.add(start * n), n, a, b, accumulate);
+        for p in 0..pieces {
+            let (k0, kp) = (p * piece, piece.min(k - p * piece));
+            let acc = accumulate || p > 0;
+            let a = MatRef {
+                data: &a.data[k0 * a.cs..],
+                ..a
+            };
+            let b = MatRef {
+                data: &b.data[k0 * b.rs..],
+                ..b
+            };
+            // SAFETY: blocks are disjoint (distinct rows or columns of `dst`), every index is
+            // inside the slices (asserts above), and `dst` outlives the fork-join.
+            unsafe {
+                if split_cols {
+                    let b = MatRef {
+                        data: &b.data[start * b.cs..],
+                        ..b
+                    };
+                    gemm_block(m, size, kp, dst.0.add(start), n, a, b, acc);
+                } else {
+                    let a = MatRef {
+                        data: &a.data[start * a.rs..],
+                        ..a
+                    };
+                    gemm_block(size, n, kp, dst.0.add(start * n), n, a, b, acc);
+                }
             }
         }
     };
-    crate::runtime::for_each_part(parts, crate::runtime::gemm_threads(work), run);
+    crate::runtime::for_each_part(parts, threads, run);
 }
-
-/// Blocks a large product is split into (twice as many above 32 M multiply-adds), whatever
-/// the number of threads, so that every thread count computes the same sums.
-const GEMM_BLOCKS: usize = 4;
 
 /// A raw destination pointer that may cross threads (the blocks written are disjoint).
 #[derive(Clone, Copy)]
@@ -691,6 +735,65 @@ mod tests {
         );
         // a·bᵀ = [[17,23],[39,53]] added on top
         assert_eq!(c, [43., 53., 77., 97.]);
+    }
+
+    /// Values of every magnitude and sign, so that a different summation order would show.
+    fn pseudo_random(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let u = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                u * [1.0, 1e-3, 37.0, 0.1][(x & 3) as usize]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let shapes = [
+            (128, 256, 784),
+            (256, 784, 128),
+            (128, 64, 1440),
+            (1440, 128, 64),
+            (64, 64, 1000),
+            (513, 67, 600),
+            (16, 4096, 520),
+            (4096, 16, 300),
+            (20, 20, 3000),
+            (2, 9000, 200),
+        ];
+        for (s, &(m, n, k)) in shapes.iter().enumerate() {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = pseudo_random(m * k, 2 * s as u64 + 1);
+                let b = pseudo_random(k * n, 2 * s as u64 + 2);
+                let start = pseudo_random(m * n, 99);
+                let (a, b) = (
+                    MatRef::new(&a, if ta { m } else { k }, ta),
+                    MatRef::new(&b, if tb { k } else { n }, tb),
+                );
+                for accumulate in [false, true] {
+                    let run = |threads: usize| {
+                        let mut d = start.clone();
+                        gemm_on(threads, m, n, k, &mut d, a, b, accumulate);
+                        d
+                    };
+                    let one = run(1);
+                    for threads in [2, 3, 4] {
+                        let other = run(threads);
+                        assert!(
+                            one.iter()
+                                .zip(&other)
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{m}×{n}×{k} (aᵀ {ta}, bᵀ {tb}, accumulate {accumulate}): \
+                             {threads} threads differ from one"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
