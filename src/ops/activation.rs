@@ -43,7 +43,8 @@ impl Tensor {
     /// `max(x, 0)` elementwise, as `torch.relu`.
     pub fn relu(&self) -> Tensor {
         Tensor::from_op(
-            self.array().par_map(|v| if v > 0.0 { v } else { 0.0 }),
+            // As PyTorch (`clamp_min(x, 0)`): NaN stays NaN and −0 stays −0.
+            self.array().par_map(|v| if v < 0.0 { 0.0 } else { v }),
             &[self],
             ReluBackward,
         )
@@ -114,9 +115,10 @@ impl Backward for ReluBackward {
         "ReluBackward0"
     }
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
-        // out > 0 exactly where x > 0, so the input need not be read.
+        // As PyTorch's `threshold_backward(grad, out, 0)`: zero where out <= 0 (exactly where
+        // x <= 0), so the input need not be read; a NaN passes its gradient through.
         vec![Some(
-            grad.par_zip_map(out, |g, o| if o > 0.0 { g } else { 0.0 }),
+            grad.par_zip_map(out, |g, o| if o <= 0.0 { 0.0 } else { g }),
         )]
     }
 }
@@ -186,6 +188,33 @@ impl Backward for SiluBackward {
 
 #[cfg(test)]
 mod tests {
+
+    /// `torch.relu` on special values, and its gradient (PyTorch 2.15).
+    #[test]
+    fn relu_keeps_nan_and_negative_zero_as_pytorch() {
+        let x = Tensor::from_slice(
+            &[
+                f32::NAN,
+                -0.0,
+                0.0,
+                -1.0,
+                2.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+            ],
+            &[7],
+        )
+        .set_requires_grad(true);
+        let y = x.relu();
+        let got: Vec<u32> = y.to_vec().iter().map(|v| v.to_bits()).collect();
+        let want: Vec<u32> = [f32::NAN, -0.0, 0.0, 0.0, 2.0, f32::INFINITY, 0.0]
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(got, want);
+        y.backward_with(crate::Array::full(&[7], 1.0), false);
+        assert_eq!(x.grad().unwrap().to_vec(), vec![1., 0., 0., 0., 1., 1., 0.]);
+    }
     use crate::testing::{check_grad, randn};
     use crate::Tensor;
 
