@@ -76,13 +76,19 @@ fn bench_linear(c: &mut Criterion) {
     g.finish();
 }
 
-/// One full training step of each small workload.
+/// One full training step of each workload (for inference: one call over its 10000 rows).
 fn bench_train_step(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_step");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2));
     for name in ["xor", "advanced", "mnist"] {
+        let mut w = workloads::build(name, true);
+        g.bench_function(name, |b| b.iter(|| black_box((w.run)(1))));
+    }
+    // About 0.4-0.8 s and 25-50 ms per iteration: ten samples of one iteration each.
+    g.measurement_time(Duration::from_secs(8));
+    for name in ["wide", "inference"] {
         let mut w = workloads::build(name, true);
         g.bench_function(name, |b| b.iter(|| black_box((w.run)(1))));
     }
