@@ -101,6 +101,40 @@ op_case("softmax__dim0", lambda x: F.softmax(x, 0), [torch.randn(4, 3)], dim=0)
 save("ops", ops_tensors, {"cases": ops_cases})
 
 # ----------------------------------------------------------------------------------------------
+# special: elementwise ops on NaN, ±0, ±inf and ordinary values; output and the gradient of
+# sum(out) (upstream gradient 1), compared with NaN = NaN and the sign of zero.
+SPECIAL = torch.tensor([float("nan"), -0.0, 0.0, -1.0, 2.0, 0.3, -2.5, float("inf"), float("-inf")])
+special_tensors, special_cases = {}, []
+
+
+def special_case(name, fn, x=SPECIAL, **kwargs):
+    t = x.clone().requires_grad_(True)
+    out = fn(t)
+    out.backward(torch.ones_like(out))
+    special_tensors[f"{name}.in"] = x
+    special_tensors[f"{name}.out"] = out.detach()
+    special_tensors[f"{name}.grad"] = t.grad
+    special_cases.append({"name": name, "op": name.split("__")[0], "args": kwargs})
+
+
+FINITE = SPECIAL[:7]  # gelu's vectorized erf gives NaN at +inf; not a behaviour to copy
+special_case("relu", torch.relu)
+special_case("leaky_relu", lambda x: F.leaky_relu(x, 0.01), slope=0.01)
+special_case("elu", lambda x: F.elu(x, 1.0), alpha=1.0)
+special_case("sigmoid", torch.sigmoid)
+special_case("tanh", torch.tanh)
+special_case("gelu", F.gelu, FINITE)
+special_case("silu", F.silu)
+special_case("abs", torch.abs)
+special_case("sqrt", torch.sqrt)
+special_case("log", torch.log)
+special_case("exp", torch.exp)
+for p in [2.0, 3.0, 0.5, -0.5, -1.0, -2.0, 1.5]:
+    special_case(f"pow__{p}", lambda x, p=p: x.pow(p), p=p)
+special_case("clamp", lambda x: x.clamp(-0.5, 0.7), min=-0.5, max=0.7)
+save("special", special_tensors, {"cases": special_cases})
+
+# ----------------------------------------------------------------------------------------------
 # losses: every loss x reduction.
 loss_tensors, loss_cases = {}, []
 

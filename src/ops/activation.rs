@@ -162,11 +162,13 @@ impl Backward for EluBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let a = self.0;
+        // As PyTorch's elu_backward: the exponential branch where x <= 0, else the gradient
+        // passes (so a NaN input passes its gradient, as there).
         vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
-            if x > 0.0 {
-                g
-            } else {
+            if x <= 0.0 {
                 g * a * x.exp()
+            } else {
+                g
             }
         }))]
     }

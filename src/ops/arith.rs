@@ -74,13 +74,10 @@ impl Tensor {
         self.mul_scalar(-1.0)
     }
 
-    /// `self ^ exponent` elementwise, as `torch.pow` with a scalar exponent.
+    /// `self ^ exponent` elementwise, as `torch.pow` with a scalar exponent (including its
+    /// special cases: `0.5` is `sqrt`, so `(−0)^0.5 = −0` and `(−∞)^0.5` is NaN; see [`powf`]).
     pub fn pow(&self, exponent: f32) -> Tensor {
-        let out = if exponent == 2.0 {
-            self.array().map(|v| v * v)
-        } else {
-            self.array().map(|v| v.powf(exponent))
-        };
+        let out = self.array().map(|v| powf(v, exponent));
         Tensor::from_op(out, &[self], PowBackward(exponent))
     }
 
@@ -227,6 +224,28 @@ impl Backward for RdivScalarBackward {
 }
 
 /// d(xᵖ)/dx = p·xᵖ⁻¹ (0 where p = 0, as PyTorch).
+/// `x^e` as PyTorch computes a tensor to a scalar power on the CPU: the exponents `0.5`,
+/// `2`, `3`, `−0.5`, `−1` and `−2` are `sqrt(x)`, `x·x`, `x·x·x`, `1/sqrt(x)`, `1/x` and
+/// `1/(x·x)` (rounded as written, which can differ from `powf` in the last bit and on special
+/// values), every other exponent is `powf`.
+fn powf(x: f32, e: f32) -> f32 {
+    if e == 0.5 {
+        x.sqrt()
+    } else if e == 2.0 {
+        x * x
+    } else if e == 3.0 {
+        x * x * x
+    } else if e == -0.5 {
+        1.0 / x.sqrt()
+    } else if e == -1.0 {
+        1.0 / x
+    } else if e == -2.0 {
+        1.0 / (x * x)
+    } else {
+        x.powf(e)
+    }
+}
+
 struct PowBackward(f32);
 impl Backward for PowBackward {
     fn name(&self) -> &'static str {
@@ -234,12 +253,11 @@ impl Backward for PowBackward {
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let p = self.0;
+        // PyTorch: grad · (p · x^(p−1)), with its own pow for x^(p−1).
         let g = if p == 0.0 {
             Array::zeros(grad.shape())
-        } else if p == 2.0 {
-            grad.zip_map(&inputs[0].array(), |g, x| g * 2.0 * x)
         } else {
-            grad.zip_map(&inputs[0].array(), |g, x| g * p * x.powf(p - 1.0))
+            grad.zip_map(&inputs[0].array(), |g, x| g * (p * powf(x, p - 1.0)))
         };
         vec![Some(g)]
     }
