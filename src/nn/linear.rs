@@ -116,6 +116,17 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// `relu(forward(x))` through [`Tensor::linear_relu_no_grad`], for a 2-D `x` whose last dim
+    /// is `in_features`, with grad mode off; `None` otherwise (the caller then runs the two
+    /// modules one after the other).
+    pub(crate) fn forward_relu_no_grad(&self, x: &Tensor) -> Option<Tensor> {
+        let shape = x.shape();
+        (shape.len() == 2 && shape[1] == self.in_features && !crate::autograd::is_grad_enabled())
+            .then(|| x.linear_relu_no_grad(&self.weight, self.bias.as_ref()))
+    }
+}
+
 impl Module for Linear {
     /// `x·Wᵀ + b` through the fused [`Tensor::linear`] op; leading dims other than the last
     /// are flattened into the batch and restored afterwards.

@@ -3,6 +3,7 @@
 //! (PyTorch's `ModuleList` also folds repeated children into `(0-2): 3 x ReLU()`).
 
 use super::module::{add_indent, Module};
+use super::{Linear, ReLU};
 use crate::tensor::Tensor;
 use std::fmt;
 use std::marker::PhantomData;
@@ -164,8 +165,31 @@ impl<K: ContainerKind> Default for Container<K> {
 
 impl<K: ContainerKind> Module for Container<K> {
     /// Runs the children in order; an empty container returns its input.
+    ///
+    /// Under [`no_grad`](crate::no_grad), a [`Linear`] followed by a [`ReLU`] on a 2-D input
+    /// runs as one fused op ([`Tensor::linear_relu_no_grad`]), with the same result.
     fn forward(&self, x: &Tensor) -> Tensor {
-        self.modules.iter().fold(x.clone(), |x, m| m.forward(&x))
+        let fuse = !crate::autograd::is_grad_enabled();
+        let mut x = x.clone();
+        let mut i = 0;
+        while let Some(m) = self.modules.get(i) {
+            if fuse {
+                let next_is_relu = self
+                    .modules
+                    .get(i + 1)
+                    .is_some_and(|n| n.downcast_ref::<ReLU>().is_some());
+                if let (true, Some(linear)) = (next_is_relu, m.downcast_ref::<Linear>()) {
+                    if let Some(y) = linear.forward_relu_no_grad(&x) {
+                        x = y;
+                        i += 2;
+                        continue;
+                    }
+                }
+            }
+            x = m.forward(&x);
+            i += 1;
+        }
+        x
     }
 
     fn children(&self) -> Vec<(String, &dyn Module)> {
@@ -274,6 +298,29 @@ impl<K: ContainerKind> fmt::Debug for Container<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_grad_forward_fuses_linear_relu_with_the_same_result() {
+        use crate::nn::{Linear, ReLU};
+        crate::manual_seed(3);
+        let model = Sequential::new()
+            .add(Linear::new(20, 30))
+            .add(ReLU)
+            .add(Linear::new(30, 5))
+            .add(ReLU);
+        let x = crate::testing::randn(&[9, 20]);
+        let with_graph = model.forward(&x);
+        assert!(with_graph.requires_grad());
+        let fused = crate::no_grad(|| model.forward(&x));
+        assert!(!fused.requires_grad());
+        assert_eq!(with_graph.to_vec(), fused.to_vec());
+        // 1-D input: not fused, same result as the module-by-module path.
+        let v = crate::testing::randn(&[20]);
+        assert_eq!(
+            crate::no_grad(|| model.forward(&v)).to_vec(),
+            model.forward(&v).to_vec()
+        );
+    }
     use crate::nn::{BatchNorm1d, Dropout, Linear, ReLU, Sigmoid};
 
     // Python (torch 2.15):

@@ -44,7 +44,7 @@ impl Tensor {
     pub fn relu(&self) -> Tensor {
         Tensor::from_op(
             // As PyTorch (`clamp_min(x, 0)`): NaN stays NaN and −0 stays −0.
-            self.array().par_map(|v| if v < 0.0 { 0.0 } else { v }),
+            self.array().par_map(crate::tensor::relu_f32),
             &[self],
             ReluBackward,
         )

@@ -75,7 +75,9 @@ impl Tensor {
     }
 
     /// `self ^ exponent` elementwise, as `torch.pow` with a scalar exponent (including its
-    /// special cases: `0.5` is `sqrt`, so `(−0)^0.5 = −0` and `(−∞)^0.5` is NaN; see [`powf`]).
+    /// special cases: `0.5` is `sqrt`, so `(−0)^0.5 = −0` and `(−∞)^0.5` is NaN; `2`, `3`,
+    /// `−0.5`, `−1` and `−2` are written out as products and quotients; other exponents use
+    /// `powf`).
     pub fn pow(&self, exponent: f32) -> Tensor {
         let out = self.array().map(|v| powf(v, exponent));
         Tensor::from_op(out, &[self], PowBackward(exponent))

@@ -3,6 +3,7 @@
 
 use crate::autograd::Backward;
 use crate::tensor::{gemm, Array, MatRef, Tensor};
+use crate::tensor::{gemm_ex, Init};
 
 impl Tensor {
     /// Matrix product of two 2-D tensors `[n, k] · [k, m] = [n, m]`, as `torch.mm`.
@@ -121,6 +122,33 @@ impl Tensor {
     /// Panics if `x` is not 2-D or the shapes disagree.
     #[track_caller]
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        let out = self.linear_array(weight, bias, false);
+        match bias {
+            Some(b) => Tensor::from_op(out, &[self, weight, b], LinearBackward),
+            None => Tensor::from_op(out, &[self, weight], LinearBackward),
+        }
+    }
+
+    /// `relu(x·Wᵀ + b)` with grad mode off (no graph is recorded), as
+    /// `F.relu(F.linear(x, W, b))`: each thread applies the ReLU to its block of the output as
+    /// soon as its product is done, while the block is in cache, instead of in a second pass.
+    /// `Sequential` uses it for a `Linear` followed by a `ReLU` under
+    /// [`no_grad`](crate::no_grad).
+    ///
+    /// # Panics
+    /// As [`Tensor::linear`]; also if grad mode is on.
+    #[track_caller]
+    pub fn linear_relu_no_grad(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        assert!(
+            !crate::autograd::is_grad_enabled(),
+            "linear_relu_no_grad: grad mode is on (use linear(...).relu() to record a graph)"
+        );
+        Tensor::from_array(self.linear_array(weight, bias, true))
+    }
+
+    /// The value of `x·Wᵀ + b`, with `relu` passed through a ReLU.
+    #[track_caller]
+    fn linear_array(&self, weight: &Tensor, bias: Option<&Tensor>, relu: bool) -> Array {
         let (x, w) = (self.array(), weight.array());
         assert!(
             x.ndim() == 2 && w.ndim() == 2 && x.shape()[1] == w.shape()[1],
@@ -129,10 +157,8 @@ impl Tensor {
             w.shape()
         );
         let (n, k, m) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-        // Written in full below: by the bias rows, or by the product.
-        let mut out = Array::for_overwrite(&[n, m]);
-        let accumulate = if let Some(b) = bias {
-            let b = b.array();
+        let b = bias.map(|b| b.array());
+        if let Some(b) = &b {
             assert_eq!(
                 b.shape(),
                 &[m],
@@ -140,37 +166,24 @@ impl Tensor {
                 b.shape(),
                 w.shape()
             );
-            let fill = |rows: &mut [f32]| {
-                for row in rows.chunks_exact_mut(m.max(1)) {
-                    row.copy_from_slice(b.data());
-                }
-            };
-            match crate::runtime::elementwise_chunk(n * m) {
-                // A large output: fill it from several threads (it is memory-bound).
-                Some(cs) => {
-                    let rows = cs.div_ceil(m.max(1)) * m.max(1);
-                    crate::runtime::for_each(out.data_mut().chunks_mut(rows).collect(), fill);
-                }
-                None => fill(out.data_mut()),
-            }
-            true
-        } else {
-            false
+        }
+        // Written in full by the product (each block filled with the bias first, if any).
+        let mut out = Array::for_overwrite(&[n, m]);
+        let init = match &b {
+            Some(b) => Init::Bias(b.data()),
+            None => Init::Zero,
         };
-        gemm(
+        gemm_ex(
             n,
             m,
             k,
             out.data_mut(),
             MatRef::new(x.data(), k, false),
             MatRef::new(w.data(), k, true),
-            accumulate,
+            init,
+            relu,
         );
-        drop((x, w));
-        match bias {
-            Some(b) => Tensor::from_op(out, &[self, weight, b], LinearBackward),
-            None => Tensor::from_op(out, &[self, weight], LinearBackward),
-        }
+        out
     }
 }
 
@@ -326,6 +339,37 @@ mod tests {
         let a = Tensor::ones(&[128, 128]);
         let b = Tensor::full(&[128, 128], 0.5);
         assert!(a.mm(&b).to_vec().iter().all(|&v| v == 64.0));
+    }
+
+    #[test]
+    fn fused_linear_relu_equals_linear_then_relu_bit_for_bit() {
+        // Small, threaded (above 2²⁰ multiply-adds), with k above the 512 piece, and k = 0.
+        for &(n, k, m) in &[(3, 5, 4), (300, 784, 64), (1000, 600, 40), (7, 0, 3)] {
+            let mut x = randn(&[n, k]).to_vec();
+            if !x.is_empty() {
+                x[0] = f32::NAN;
+            }
+            let x = Tensor::from_vec(x, &[n, k]);
+            let (w, b) = (randn(&[m, k]), randn(&[m]));
+            for bias in [Some(&b), None] {
+                let want = x.linear(&w, bias).relu().to_vec();
+                let got = crate::no_grad(|| x.linear_relu_no_grad(&w, bias)).to_vec();
+                assert!(
+                    want.iter()
+                        .zip(&got)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{n}×{k}×{m}, bias {}",
+                    bias.is_some()
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "grad mode is on")]
+    fn fused_linear_relu_refuses_to_drop_a_graph() {
+        let w = randn(&[2, 3]).set_requires_grad(true);
+        randn(&[4, 3]).linear_relu_no_grad(&w, None);
     }
 
     #[test]

@@ -531,11 +531,71 @@ pub fn gemm(
     b: MatRef<'_>,
     accumulate: bool,
 ) {
-    let threads = crate::runtime::gemm_threads(m.saturating_mul(n).saturating_mul(k));
-    gemm_on(threads, m, n, k, dst, a, b, accumulate);
+    let init = if accumulate { Init::Keep } else { Init::Zero };
+    gemm_ex(m, n, k, dst, a, b, init, false);
 }
 
-/// [`gemm`] on up to `threads` threads.
+/// What a product adds to.
+#[derive(Clone, Copy)]
+pub(crate) enum Init<'a> {
+    /// Nothing: `dst = a·b`.
+    Zero,
+    /// The destination's values: `dst += a·b`.
+    Keep,
+    /// A bias broadcast over the rows (`[n]`): `dst = bias + a·b`, summed in that order.
+    Bias(&'a [f32]),
+}
+
+/// [`gemm`] starting from `init`, and with `relu` a ReLU applied to the result (as
+/// [`Tensor::relu`](crate::Tensor::relu)). Each thread fills its block with the bias just before
+/// its product and applies the ReLU right after, while the block is still in cache: the fused
+/// `Linear` + ReLU of inference.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_ex(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    init: Init<'_>,
+    relu: bool,
+) {
+    let threads = crate::runtime::gemm_threads(m.saturating_mul(n).saturating_mul(k));
+    gemm_on(threads, m, n, k, dst, a, b, init, relu);
+}
+
+/// The ReLU of [`Tensor::relu`](crate::Tensor::relu) (NaN and −0 kept, as PyTorch).
+#[inline(always)]
+pub(crate) fn relu_f32(v: f32) -> f32 {
+    if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// Applies `init` (before the product) or the ReLU (after it) to rows `rows` and columns
+/// `cols` of the row-major `m×n` destination at `dst`.
+///
+/// # Safety
+/// The region must be inside the destination and not accessed by another thread meanwhile.
+unsafe fn for_region(
+    dst: *mut f32,
+    n: usize,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    f: impl Fn(usize, &mut [f32]),
+) {
+    for r in rows {
+        // SAFETY: inside the destination (caller's contract).
+        let row =
+            unsafe { std::slice::from_raw_parts_mut(dst.add(r * n + cols.start), cols.len()) };
+        f(cols.start, row);
+    }
+}
+
+/// [`gemm_ex`] on up to `threads` threads.
 #[allow(clippy::too_many_arguments)]
 fn gemm_on(
     threads: usize,
@@ -545,18 +605,49 @@ fn gemm_on(
     dst: &mut [f32],
     a: MatRef<'_>,
     b: MatRef<'_>,
-    accumulate: bool,
+    init: Init<'_>,
+    relu: bool,
 ) {
     assert!(dst.len() >= m * n, "gemm: destination too small");
+    if let Init::Bias(bias) = init {
+        assert!(
+            bias.len() == n,
+            "gemm: bias of {} for {n} columns",
+            bias.len()
+        );
+    }
     if m == 0 || n == 0 {
         return;
     }
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(0.0);
+    // Before the product: zero or bias; after it: the ReLU.
+    let prologue = |dst: *mut f32, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
+        // SAFETY: callers pass a region of their own block.
+        unsafe {
+            match init {
+                Init::Bias(bias) => for_region(dst, n, rows, cols, |c0, row| {
+                    row.copy_from_slice(&bias[c0..c0 + row.len()])
+                }),
+                Init::Zero if k == 0 => for_region(dst, n, rows, cols, |_, row| row.fill(0.0)),
+                _ => {}
+            }
         }
+    };
+    let epilogue = |dst: *mut f32, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
+        if relu {
+            // SAFETY: as for the prologue.
+            unsafe {
+                for_region(dst, n, rows, cols, |_, row| {
+                    row.iter_mut().for_each(|v| *v = relu_f32(*v))
+                })
+            };
+        }
+    };
+    if k == 0 {
+        prologue(dst.as_mut_ptr(), 0..m, 0..n);
+        epilogue(dst.as_mut_ptr(), 0..m, 0..n);
         return;
     }
+    let accumulate = !matches!(init, Init::Zero);
     let max_a = (m - 1) * a.rs + (k - 1) * a.cs;
     let max_b = (k - 1) * b.rs + (n - 1) * b.cs;
     assert!(
@@ -607,6 +698,12 @@ fn gemm_on(
         let (start, end) = (bounds(i), bounds(i + 1));
         let size = end - start;
         let dst = dst_ptr;
+        let (rows, cols) = if split_cols {
+            (0..m, start..end)
+        } else {
+            (start..end, 0..n)
+        };
+        prologue(dst.0, rows.clone(), cols.clone());
         for p in 0..pieces {
             let (k0, kp) = (p * piece, piece.min(k - p * piece));
             let acc = accumulate || p > 0;
@@ -636,6 +733,7 @@ fn gemm_on(
                 }
             }
         }
+        epilogue(dst.0, rows, cols);
     };
     crate::runtime::for_each_part(parts, threads, run);
 }
@@ -777,7 +875,8 @@ mod tests {
                 for accumulate in [false, true] {
                     let run = |threads: usize| {
                         let mut d = start.clone();
-                        gemm_on(threads, m, n, k, &mut d, a, b, accumulate);
+                        let init = if accumulate { Init::Keep } else { Init::Zero };
+                        gemm_on(threads, m, n, k, &mut d, a, b, init, false);
                         d
                     };
                     let one = run(1);

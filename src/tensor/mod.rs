@@ -6,6 +6,7 @@ pub mod shape;
 mod simd;
 
 pub use array::{gemm, Array, MatRef, PARALLEL_THRESHOLD};
+pub(crate) use array::{gemm_ex, relu_f32, Init};
 pub(crate) use simd::vectorized;
 
 use crate::autograd::Node;
