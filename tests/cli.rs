@@ -718,3 +718,29 @@ fn npy_and_idx_pairs_train() {
     );
     assert!(dir.path("model.safetensors").exists());
 }
+
+#[test]
+fn threads_flag_is_checked_and_applies_to_every_command() {
+    let dir = TempDir::new("threads");
+    let before = dir.listing();
+    let out = run(&dir, &["train", "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .contains("invalid value '0' for '--threads <N>'"),
+        "{err}"
+    );
+    assert_eq!(dir.listing(), before, "a rejected flag left files behind");
+    // Global: accepted before or after the command.
+    ok(
+        &dir,
+        &["--threads", "1", "tour", "--section", "2", "--out", "."],
+    );
+    ok(
+        &dir,
+        &["tour", "--section", "2", "--out", ".", "--threads", "2"],
+    );
+}

@@ -1,7 +1,7 @@
 //! Same seed and config → bit-identical weights, whatever the thread count.
 //!
 //! Through the real binary: the digits job trained several times, at 1 and at 2 threads
-//! (`BACKPROP_NUM_THREADS`), and the saved model files compared byte for byte. The full-batch
+//! (`BACKPROP_NUM_THREADS`, or `--threads`), and the saved model files compared byte for byte. The full-batch
 //! config makes the big matmuls (about 1440×64 · 64×128, and their gradients, whose reduction
 //! runs over 1440 rows) run on the worker threads: a product is split into blocks of its output,
 //! never along a sum, and the reduction over `k` is cut into pieces by `k` alone, so each element
@@ -30,9 +30,17 @@ impl Drop for TempDir {
     }
 }
 
-/// Trains with `config` on `threads` pool threads; returns the saved weights' bytes and the
-/// metrics lines without their wall-clock `time_s` field.
-fn train(dir: &Path, config: &str, threads: usize, tag: &str) -> (Vec<u8>, Vec<String>) {
+/// Trains with `config` on `threads` threads, set through `BACKPROP_NUM_THREADS` or, with
+/// `flag`, through `--threads` (with the variable set to another count, which the flag
+/// overrides); returns the saved weights' bytes and the metrics lines without their wall-clock
+/// `time_s` field.
+fn train(
+    dir: &Path,
+    config: &str,
+    threads: usize,
+    flag: bool,
+    tag: &str,
+) -> (Vec<u8>, Vec<String>) {
     let cfg = dir.join("c.toml");
     std::fs::write(&cfg, config).unwrap();
     let model = dir.join(format!("{tag}.safetensors"));
@@ -46,7 +54,11 @@ fn train(dir: &Path, config: &str, threads: usize, tag: &str) -> (Vec<u8>, Vec<S
         .arg(&metrics)
         .arg("--out")
         .arg(dir)
-        .env("BACKPROP_NUM_THREADS", threads.to_string())
+        .args(flag.then(|| format!("--threads={threads}")))
+        .env(
+            "BACKPROP_NUM_THREADS",
+            if flag { threads + 1 } else { threads }.to_string(),
+        )
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
@@ -84,7 +96,7 @@ fn same_runs(config: &str, threads: &[usize], name: &str) {
     let runs: Vec<_> = threads
         .iter()
         .enumerate()
-        .map(|(i, &t)| train(&dir.0, config, t, &format!("run{i}-t{t}")))
+        .map(|(i, &t)| train(&dir.0, config, t, i % 2 == 1, &format!("run{i}-t{t}")))
         .collect();
     let (first_model, first_metrics) = &runs[0];
     assert!(first_model.len() > 40_000, "a real model was saved");
@@ -113,11 +125,12 @@ fn minibatch_runs_are_bit_identical_at_1_and_2_threads() {
 fn a_different_seed_changes_the_weights() {
     // The comparison above can fail: another seed gives other weights.
     let dir = TempDir::new("seed");
-    let (a, _) = train(&dir.0, &config(32, 1), 1, "a");
+    let (a, _) = train(&dir.0, &config(32, 1), 1, false, "a");
     let (b, _) = train(
         &dir.0,
         &config(32, 1).replace("seed = 3", "seed = 4"),
         1,
+        false,
         "b",
     );
     assert_ne!(a, b);

@@ -44,6 +44,10 @@ Relative paths in a config resolve against the config file's folder.";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Threads for large matrix products and elementwise passes (default: the
+    /// BACKPROP_NUM_THREADS environment variable, else one per core). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -42,6 +42,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(n) = cli.threads {
+        backprop::set_num_threads(n.into());
+    }
     match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
         Command::Train(args) => {
             let _ = ctrlc::set_handler(|| {
