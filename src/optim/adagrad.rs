@@ -5,6 +5,8 @@ use super::{
     save_params_entry, step_entry, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
+use crate::runtime::elementwise_chunk;
+use crate::tensor::vectorized;
 use crate::{Array, Result, Tensor};
 
 /// [`Adagrad`]'s hyperparameters, with PyTorch's names and defaults.
@@ -119,26 +121,60 @@ impl Adagrad {
         &self.config
     }
 
-    // The update reads and writes several slices in lockstep; indexing keeps it legible.
-    #[allow(clippy::needless_range_loop)]
     fn step_impl(&mut self) {
         let c = self.config;
-        let wd = c.weight_decay as f32;
-        let eps = c.eps as f32;
+        let (wd, eps) = (c.weight_decay as f32, c.eps as f32);
+        let sign = if c.maximize { -1.0f32 } else { 1.0 };
         let states = &mut self.state;
         for_each_with_grad(&self.params, "Adagrad", |i, p, g| {
             let st = &mut states[i];
             st.step += 1.0;
             let clr = c.lr / (1.0 + (st.step as f64 - 1.0) * c.lr_decay);
             let neg_clr = (-clr) as f32;
-            let (p, g, sum) = (p.data_mut(), g.data(), st.sum.data_mut());
-            for j in 0..p.len() {
-                let mut d = if c.maximize { -g[j] } else { g[j] };
-                if c.weight_decay != 0.0 {
-                    d += wd * p[j];
+            let n = p.len();
+            let (p, g, sum) = (p.data_mut(), &g.data()[..n], &mut st.sum.data_mut()[..n]);
+            // d = ±g (+ λθ); sum += d²; θ += −γ·d / (√sum + ε). The weight-decay choice is a
+            // const parameter, so the loop has no branch and vectorizes.
+            let update = |p: &mut [f32], g: &[f32], sum: &mut [f32]| {
+                #[inline(always)]
+                fn run<const WD: bool>(
+                    p: &mut [f32],
+                    g: &[f32],
+                    sum: &mut [f32],
+                    (sign, wd, eps, neg_clr): (f32, f32, f32, f32),
+                ) {
+                    for ((pj, &gj), sj) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
+                        let mut d = gj * sign;
+                        if WD {
+                            d += wd * *pj;
+                        }
+                        *sj += d * d;
+                        *pj += (neg_clr * d) / (sj.sqrt() + eps);
+                    }
                 }
-                sum[j] += d * d;
-                p[j] += (neg_clr * d) / (sum[j].sqrt() + eps);
+                let k = (sign, wd, eps, neg_clr);
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        if c.weight_decay != 0.0 {
+                            run::<true>(p, g, sum, k)
+                        } else {
+                            run::<false>(p, g, sum, k)
+                        }
+                    },
+                )
+            };
+            match elementwise_chunk(n) {
+                // Independent elements: split a large parameter across the threads.
+                Some(cs) => {
+                    let parts: Vec<_> = p
+                        .chunks_mut(cs)
+                        .zip(g.chunks(cs))
+                        .zip(sum.chunks_mut(cs))
+                        .collect();
+                    crate::runtime::for_each(parts, |((p, g), sum)| update(p, g, sum));
+                }
+                None => update(p, g, sum),
             }
         });
     }

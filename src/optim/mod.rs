@@ -148,17 +148,6 @@ pub(crate) fn for_each_with_grad(
     }
 }
 
-/// `torch.lerp` on `f32`, as ATen's scalar kernel: the formula switches at `|weight| = 0.5` so
-/// that both ends are exact.
-#[inline]
-pub(crate) fn lerp(start: f32, end: f32, weight: f32) -> f32 {
-    if weight.abs() < 0.5 {
-        start + weight * (end - start)
-    } else {
-        end - (end - start) * (1.0 - weight)
-    }
-}
-
 /// `torch.maximum`: NaN if either is NaN.
 #[inline]
 pub(crate) fn maximum(a: f32, b: f32) -> f32 {
@@ -491,13 +480,6 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lerp_matches_both_branches() {
-        assert_eq!(lerp(1.0, 3.0, 0.25), 1.5);
-        assert_eq!(lerp(1.0, 3.0, 0.75), 2.5);
-        assert_eq!(lerp(1.0, 3.0, 1.0), 3.0);
-    }
 
     #[test]
     fn maximum_propagates_nan() {

@@ -2,9 +2,11 @@
 
 use super::{
     bool_entry, buffer_entry, check_non_negative, check_params, for_each_with_grad, impl_optimizer,
-    lerp, save_params_entry, step_entry, StateReader,
+    save_params_entry, step_entry, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
+use crate::runtime::elementwise_chunk;
+use crate::tensor::vectorized;
 use crate::{Array, Result, Tensor};
 
 /// [`RMSprop`]'s hyperparameters, with PyTorch's names and defaults.
@@ -123,16 +125,23 @@ impl RMSprop {
         &self.config
     }
 
-    // The update reads and writes several slices in lockstep; indexing keeps it legible.
-    #[allow(clippy::needless_range_loop)]
     fn step_impl(&mut self) {
         let c = self.config;
-        let alpha = c.alpha as f32;
-        let one_minus_alpha = (1.0 - c.alpha) as f32;
-        let wd = c.weight_decay as f32;
-        let eps = c.eps as f32;
-        let mu = c.momentum as f32;
-        let neg_lr = (-c.lr) as f32;
+        let k = RmsScalars {
+            sign: if c.maximize { -1.0 } else { 1.0 },
+            alpha: c.alpha as f32,
+            one_minus_alpha: (1.0 - c.alpha) as f32,
+            wd: c.weight_decay as f32,
+            eps: c.eps as f32,
+            mu: c.momentum as f32,
+            neg_lr: (-c.lr) as f32,
+        };
+        let flags = RmsFlags {
+            wd: c.weight_decay != 0.0,
+            centered: c.centered,
+            momentum: c.momentum > 0.0,
+            low: k.one_minus_alpha.abs() < 0.5,
+        };
         let states = &mut self.state;
         for_each_with_grad(&self.params, "RMSprop", |i, p, g| {
             let st = states[i].get_or_insert_with(|| RMSpropState {
@@ -142,31 +151,36 @@ impl RMSprop {
                 grad_avg: c.centered.then(|| Array::zeros(p.shape())),
             });
             st.step += 1.0;
-            let (p, g) = (p.data_mut(), g.data());
-            let sq = st.square_avg.data_mut();
-            let mut gavg = st.grad_avg.as_mut().map(|a| a.data_mut());
-            let mut buf = st.momentum_buffer.as_mut().map(|a| a.data_mut());
-            for j in 0..p.len() {
-                let mut d = if c.maximize { -g[j] } else { g[j] };
-                if c.weight_decay != 0.0 {
-                    d += wd * p[j];
+            let n = p.len();
+            let (p, g) = (p.data_mut(), &g.data()[..n]);
+            let sq = &mut st.square_avg.data_mut()[..n];
+            let ga = st.grad_avg.as_mut().map_or(&mut [][..], |a| a.data_mut());
+            let buf = st
+                .momentum_buffer
+                .as_mut()
+                .map_or(&mut [][..], |a| a.data_mut());
+            let update =
+                |p: &mut [f32], g: &[f32], sq: &mut [f32], ga: &mut [f32], b: &mut [f32]| {
+                    vectorized(
+                        #[inline(always)]
+                        || rmsprop_update(&k, flags, p, g, sq, ga, b),
+                    )
+                };
+            match elementwise_chunk(n) {
+                // Independent elements: split a large parameter across the threads.
+                Some(cs) => {
+                    let parts: Vec<_> = p
+                        .chunks_mut(cs)
+                        .zip(g.chunks(cs))
+                        .zip(sq.chunks_mut(cs))
+                        .zip(chunks_or_empty(ga, cs, n))
+                        .zip(chunks_or_empty(buf, cs, n))
+                        .collect();
+                    crate::runtime::for_each(parts, |((((p, g), sq), ga), b)| {
+                        update(p, g, sq, ga, b)
+                    });
                 }
-                sq[j] = sq[j] * alpha + (one_minus_alpha * d) * d;
-                let avg = match &mut gavg {
-                    Some(ga) => {
-                        ga[j] = lerp(ga[j], d, one_minus_alpha);
-                        // addcmul(value=-1): v + (−1·gᵃᵛᵉ)·gᵃᵛᵉ
-                        (sq[j] + (-ga[j]) * ga[j]).sqrt()
-                    }
-                    None => sq[j].sqrt(),
-                } + eps;
-                match &mut buf {
-                    Some(b) => {
-                        b[j] = b[j] * mu + d / avg;
-                        p[j] += neg_lr * b[j];
-                    }
-                    None => p[j] += (neg_lr * d) / avg,
-                }
+                None => update(p, g, sq, ga, buf),
             }
         });
     }
@@ -251,6 +265,114 @@ impl RMSprop {
 }
 
 impl_optimizer!(RMSprop);
+
+/// The per-step constants of an RMSprop update, rounded to `f32`.
+struct RmsScalars {
+    /// `-1` when maximizing.
+    sign: f32,
+    alpha: f32,
+    one_minus_alpha: f32,
+    wd: f32,
+    eps: f32,
+    mu: f32,
+    neg_lr: f32,
+}
+
+/// Which variant of the update runs (each becomes a const parameter of [`rmsprop_loop`]).
+#[derive(Clone, Copy)]
+struct RmsFlags {
+    wd: bool,
+    centered: bool,
+    momentum: bool,
+    /// `torch.lerp`'s formula for the centered average: `|1 − α| < 0.5`.
+    low: bool,
+}
+
+/// `chunks_mut(cs)` of an optional state buffer, or as many empty slices when it is absent.
+fn chunks_or_empty(
+    v: &mut [f32],
+    cs: usize,
+    n: usize,
+) -> Box<dyn Iterator<Item = &mut [f32]> + '_> {
+    if v.is_empty() {
+        Box::new(std::iter::repeat_with(|| &mut [][..]).take(n.div_ceil(cs)))
+    } else {
+        Box::new(v.chunks_mut(cs))
+    }
+}
+
+/// Picks the [`rmsprop_loop`] for `f`.
+#[inline(always)]
+fn rmsprop_update(
+    k: &RmsScalars,
+    f: RmsFlags,
+    p: &mut [f32],
+    g: &[f32],
+    sq: &mut [f32],
+    ga: &mut [f32],
+    b: &mut [f32],
+) {
+    macro_rules! pick {
+        ($($wd:literal $c:literal $m:literal),*) => {
+            match (f.wd, f.centered, f.momentum) {
+                $(($wd, $c, $m) => if f.low {
+                    rmsprop_loop::<$wd, $c, $m, true>(k, p, g, sq, ga, b)
+                } else {
+                    rmsprop_loop::<$wd, $c, $m, false>(k, p, g, sq, ga, b)
+                },)*
+            }
+        };
+    }
+    pick!(false false false, false false true, false true false, false true true,
+          true false false, true false true, true true false, true true true)
+}
+
+/// One RMSprop update, elementwise, in PyTorch's order of operations (see [`RMSprop`]). Every
+/// choice is a const parameter, so the loop has no branch and vectorizes (a loop-invariant
+/// branch left inside costs several times the arithmetic here).
+#[inline(always)]
+fn rmsprop_loop<const WD: bool, const CENTERED: bool, const MOMENTUM: bool, const LOW: bool>(
+    k: &RmsScalars,
+    p: &mut [f32],
+    g: &[f32],
+    sq: &mut [f32],
+    ga: &mut [f32],
+    b: &mut [f32],
+) {
+    let n = p.len();
+    let (g, sq) = (&g[..n], &mut sq[..n]);
+    let ga = if CENTERED { &mut ga[..n] } else { &mut ga[..0] };
+    let b = if MOMENTUM { &mut b[..n] } else { &mut b[..0] };
+    let w = k.one_minus_alpha;
+    for j in 0..n {
+        let mut d = g[j] * k.sign;
+        if WD {
+            d += k.wd * p[j];
+        }
+        let s = sq[j] * k.alpha + (w * d) * d;
+        sq[j] = s;
+        let avg = if CENTERED {
+            // torch.lerp(grad_avg, d, 1 − α), its formula chosen by |weight| < 0.5.
+            let a = if LOW {
+                ga[j] + w * (d - ga[j])
+            } else {
+                d - (d - ga[j]) * (1.0 - w)
+            };
+            ga[j] = a;
+            // addcmul(value=-1): v + (−1·gᵃᵛᵉ)·gᵃᵛᵉ
+            (s + (-a) * a).sqrt()
+        } else {
+            s.sqrt()
+        } + k.eps;
+        if MOMENTUM {
+            let bn = b[j] * k.mu + d / avg;
+            b[j] = bn;
+            p[j] += k.neg_lr * bn;
+        } else {
+            p[j] += (k.neg_lr * d) / avg;
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
