@@ -100,10 +100,10 @@ pub(crate) fn elementwise_chunk(n: usize) -> Option<usize> {
 /// # Examples
 /// ```
 /// if backprop::set_flush_denormal(true) {
-///     let tiny = std::hint::black_box(1e-39f32);
-///     assert_eq!(std::hint::black_box(tiny * 1.0), 0.0);
+///     let product = || (std::hint::black_box(1e-39f32) * std::hint::black_box(1.0f32)).to_bits();
+///     assert_eq!(product(), 0);
 ///     backprop::set_flush_denormal(false);
-///     assert_eq!(std::hint::black_box(tiny * 1.0), 1e-39);
+///     assert_eq!(product(), 1e-39f32.to_bits());
 /// }
 /// ```
 pub fn set_flush_denormal(on: bool) -> bool {
@@ -126,6 +126,15 @@ mod mxcsr {
     /// Flush-to-zero (bit 15) and denormals-are-zero (bit 6).
     const FTZ_DAZ: u32 = (1 << 15) | (1 << 6);
 
+    /// Whether this thread's flush bits are set. A new thread starts with the bits of the
+    /// thread that spawned it.
+    pub(super) fn flushing() -> bool {
+        let mut csr: u32 = 0;
+        // SAFETY: stmxcsr only reads this thread's SSE control register.
+        unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack)) };
+        csr & FTZ_DAZ == FTZ_DAZ
+    }
+
     pub(super) fn set_flush(on: bool) {
         let mut csr: u32 = 0;
         // SAFETY: stmxcsr/ldmxcsr read and write the SSE control register of this thread; we
@@ -141,6 +150,9 @@ mod mxcsr {
 #[cfg(not(target_arch = "x86_64"))]
 mod mxcsr {
     pub(super) const SUPPORTED: bool = false;
+    pub(super) fn flushing() -> bool {
+        false
+    }
     pub(super) fn set_flush(_: bool) {}
 }
 
@@ -153,24 +165,29 @@ mod tests {
         if !set_flush_denormal(true) {
             return;
         }
-        let tiny = std::hint::black_box(1e-39f32);
-        assert_eq!(std::hint::black_box(tiny * 1.0), 0.0);
-        assert!(on_every_thread(tiny).iter().all(|&v| v == 0.0));
+        // A fresh product each time (black_box on both operands: the compiler neither folds it
+        // nor reuses an earlier one), compared by bits, since DAZ makes 1e-39 == 0.0 true.
+        let tiny = 1e-39f32;
+        let product = || (std::hint::black_box(tiny) * std::hint::black_box(1.0f32)).to_bits();
+        assert_eq!(product(), 0);
+        assert!(on_every_thread(tiny).iter().all(|&v| v == 0));
         assert!(is_flush_denormal());
         set_flush_denormal(false);
-        assert_eq!(std::hint::black_box(tiny * 1.0), 1e-39);
-        assert!(on_every_thread(tiny).iter().all(|&v| v == 1e-39));
+        assert_eq!(product(), tiny.to_bits());
+        assert!(on_every_thread(tiny).iter().all(|&v| v == tiny.to_bits()));
     }
 
-    /// `tiny · 1` computed in 32 parts of 100 µs each on 2 threads (the worker takes some).
-    fn on_every_thread(tiny: f32) -> Vec<f32> {
-        let out: Vec<std::sync::Mutex<f32>> = (0..32).map(|_| std::sync::Mutex::new(0.0)).collect();
+    /// The bits of `tiny · 1` computed in 32 parts of 100 µs each on 2 threads (the worker
+    /// takes some).
+    fn on_every_thread(tiny: f32) -> Vec<u32> {
+        let out: Vec<std::sync::Mutex<u32>> = (0..32).map(|_| std::sync::Mutex::new(0)).collect();
         for_each_part(out.len(), 2, |i| {
             let t = std::time::Instant::now();
             while t.elapsed() < std::time::Duration::from_micros(100) {
                 std::hint::spin_loop();
             }
-            *out[i].lock().unwrap() = std::hint::black_box(tiny) * 1.0;
+            *out[i].lock().unwrap() =
+                (std::hint::black_box(tiny) * std::hint::black_box(1.0f32)).to_bits();
         });
         out.into_iter().map(|m| m.into_inner().unwrap()).collect()
     }

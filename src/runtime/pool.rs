@@ -174,9 +174,12 @@ fn start_workers(want: usize) -> usize {
     let mut started = lock(&POOL.started);
     while *started < want {
         let index = *started;
+        // The generation before the job that starts this worker is published, so that the
+        // worker takes part in that job too.
+        let seen = POOL.generation.load(Ordering::Acquire);
         let spawned = std::thread::Builder::new()
             .name(format!("backprop-worker-{index}"))
-            .spawn(move || worker(index));
+            .spawn(move || worker(index, seen));
         if spawned.is_err() {
             break;
         }
@@ -185,10 +188,11 @@ fn start_workers(want: usize) -> usize {
     want.min(*started)
 }
 
-/// A worker's life: wait for a job, take part if its index is among the job's workers, repeat.
-fn worker(index: usize) {
-    let mut seen = POOL.generation.load(Ordering::Acquire);
-    let mut flush = false;
+/// A worker's life: wait for a job newer than generation `seen`, take part if its index is
+/// among the job's workers, repeat.
+fn worker(index: usize, mut seen: u64) {
+    // Inherited from the thread that started this one, which may have had flushing on.
+    let mut flush = super::mxcsr::flushing();
     loop {
         seen = next_generation(seen);
         let job = lock(&POOL.job).clone();

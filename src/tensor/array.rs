@@ -608,7 +608,10 @@ fn gemm_on(
     init: Init<'_>,
     relu: bool,
 ) {
-    assert!(dst.len() >= m * n, "gemm: destination too small");
+    assert!(
+        m.checked_mul(n).is_some_and(|mn| dst.len() >= mn),
+        "gemm: destination too small"
+    );
     if let Init::Bias(bias) = init {
         assert!(
             bias.len() == n,
@@ -648,10 +651,18 @@ fn gemm_on(
         return;
     }
     let accumulate = !matches!(init, Init::Zero);
-    let max_a = (m - 1) * a.rs + (k - 1) * a.cs;
-    let max_b = (k - 1) * b.rs + (n - 1) * b.cs;
+    // The last element each operand reads, checked without overflow; the kernel takes strides
+    // as `isize`.
+    let last = |rows: usize, cols: usize, m: MatRef<'_>| {
+        let fits = |s: usize| isize::try_from(s).is_ok();
+        (rows - 1)
+            .checked_mul(m.rs)
+            .zip((cols - 1).checked_mul(m.cs))
+            .and_then(|(r, c)| r.checked_add(c))
+            .filter(|&last| last < m.data.len() && fits(m.rs) && fits(m.cs))
+    };
     assert!(
-        max_a < a.data.len() && max_b < b.data.len(),
+        last(m, k, a).is_some() && last(k, n, b).is_some(),
         "gemm: operand too small"
     );
     // Blocks of the output: the longer side is split, columns in multiples of 64 (the kernel's
@@ -666,9 +677,9 @@ fn gemm_on(
     };
     // Large products get two blocks per thread, so that a thread slowed down by another
     // process hands work to the others.
-    let work = m * n * k;
+    let work = m.saturating_mul(n).saturating_mul(k);
     let wanted = if work >= 32 << 20 {
-        2 * threads
+        threads.saturating_mul(2)
     } else {
         threads
     };
@@ -893,6 +904,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: destination too small")]
+    fn sizes_that_overflow_are_rejected() {
+        let one = [1.0f32];
+        let a = MatRef {
+            data: &one,
+            rs: 0,
+            cs: 0,
+        };
+        gemm(1 << 32, 1 << 32, 1, &mut [0.0; 4], a, a, false);
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: operand too small")]
+    fn strides_that_overflow_are_rejected() {
+        let one = [1.0f32; 4];
+        let a = MatRef {
+            data: &one,
+            rs: usize::MAX / 2 + 2,
+            cs: 1,
+        };
+        let b = MatRef::new(&one, 2, false);
+        gemm(2, 2, 2, &mut [0.0; 4], a, b, false);
     }
 
     #[test]
