@@ -2,10 +2,9 @@
 
 use super::{
     bool_entry, buffer_entry, check_non_negative, check_params, for_each_with_grad, impl_optimizer,
-    save_params_entry, step_entry, StateReader,
+    save_params_entry, step_entry, update_elementwise, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
-use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Result, Tensor};
 
@@ -135,7 +134,7 @@ impl Adagrad {
             let (p, g, sum) = (p.data_mut(), &g.data()[..n], &mut st.sum.data_mut()[..n]);
             // d = ±g (+ λθ); sum += d²; θ += −γ·d / (√sum + ε). The weight-decay choice is a
             // const parameter, so the loop has no branch and vectorizes.
-            let update = |p: &mut [f32], g: &[f32], sum: &mut [f32]| {
+            let update = |p: &mut [f32], g: &[f32], [sum]: [&mut [f32]; 1]| {
                 #[inline(always)]
                 fn run<const WD: bool>(
                     p: &mut [f32],
@@ -164,18 +163,7 @@ impl Adagrad {
                     },
                 )
             };
-            match elementwise_chunk(n) {
-                // Independent elements: split a large parameter across the threads.
-                Some(cs) => {
-                    let parts: Vec<_> = p
-                        .chunks_mut(cs)
-                        .zip(g.chunks(cs))
-                        .zip(sum.chunks_mut(cs))
-                        .collect();
-                    crate::runtime::for_each(parts, |((p, g), sum)| update(p, g, sum));
-                }
-                None => update(p, g, sum),
-            }
+            update_elementwise(p, g, [sum], update);
         });
     }
 

@@ -3,10 +3,9 @@
 
 use super::{
     bool_entry, buffer_entry, check_non_negative, check_params, for_each_with_grad, impl_optimizer,
-    maximum, save_params_entry, step_entry, StateReader,
+    maximum, save_params_entry, step_entry, update_elementwise, StateReader,
 };
 use crate::nn::{StateData, StateDict, StateTensor};
-use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
 
@@ -187,12 +186,17 @@ impl AdamCore {
             };
             let (p, g) = (p.data_mut(), g.data());
             let (m, v) = (st.exp_avg.data_mut(), st.exp_avg_sq.data_mut());
-            let vmax = st.max_exp_avg_sq.as_mut().map(|a| a.data_mut());
+            let vmax = st
+                .max_exp_avg_sq
+                .as_mut()
+                .map_or(&mut [][..], |a| a.data_mut());
             // One loop per variant, without branches inside, so that it vectorizes.
             const NONE: u8 = WeightDecay::None as u8;
             const L2: u8 = WeightDecay::L2 as u8;
             const DECOUPLED: u8 = WeightDecay::Decoupled as u8;
-            let update = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax| {
+            let update = |p: &mut [f32], g: &[f32], [m, v, vmax]: [&mut [f32]; 3]| {
+                // An empty buffer: no AMSGrad.
+                let vmax = (!vmax.is_empty()).then_some(vmax);
                 vectorized(
                     #[inline(always)]
                     || match (c.weight_decay != 0.0, decoupled, vmax) {
@@ -205,21 +209,7 @@ impl AdamCore {
                     },
                 )
             };
-            match (elementwise_chunk(p.len()), vmax) {
-                // A large parameter: its elements are independent, so split them across the
-                // threads (memory-bound, so two cores move it faster than one).
-                (Some(cs), None) => {
-                    let n = p.len();
-                    let parts: Vec<_> = p
-                        .chunks_mut(cs)
-                        .zip(g[..n].chunks(cs))
-                        .zip(m.chunks_mut(cs))
-                        .zip(v.chunks_mut(cs))
-                        .collect();
-                    crate::runtime::for_each(parts, |(((p, g), m), v)| update(p, g, m, v, None));
-                }
-                (_, vmax) => update(p, g, m, v, vmax),
-            }
+            update_elementwise(p, g, [m, v, vmax], update);
         });
     }
 

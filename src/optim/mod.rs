@@ -122,6 +122,41 @@ pub(crate) fn check_non_negative(what: &str, value: f64) -> Result<()> {
     }
 }
 
+/// Runs `update(p, g, buffers)` over a parameter's elements `p`, its gradient `g` and its state
+/// `buffers` (each as long as `p`, or empty when the optimizer has no such state). The elements
+/// are independent, so a large parameter is cut into chunks that run on the threads (see
+/// [`set_num_threads`](crate::set_num_threads)); an empty buffer stays empty in every chunk.
+pub(crate) fn update_elementwise<const N: usize>(
+    p: &mut [f32],
+    g: &[f32],
+    buffers: [&mut [f32]; N],
+    update: impl Fn(&mut [f32], &[f32], [&mut [f32]; N]) + Sync,
+) {
+    let n = p.len();
+    let g = &g[..n];
+    let Some(cs) = crate::runtime::elementwise_chunk(n) else {
+        return update(p, g, buffers);
+    };
+    let (mut p, mut g, mut rest) = (p, g, buffers);
+    let mut parts = Vec::with_capacity(n.div_ceil(cs));
+    while !p.is_empty() {
+        let len = cs.min(p.len());
+        let (p_head, p_tail) = std::mem::take(&mut p).split_at_mut(len);
+        let (g_head, g_tail) = g.split_at(len);
+        let mut heads: [&mut [f32]; N] = std::array::from_fn(|_| &mut [][..]);
+        for (head, r) in heads.iter_mut().zip(rest.iter_mut()) {
+            let b = std::mem::take(r);
+            if !b.is_empty() {
+                let (bh, bt) = b.split_at_mut(len);
+                (*head, *r) = (bh, bt);
+            }
+        }
+        parts.push((p_head, g_head, heads));
+        (p, g) = (p_tail, g_tail);
+    }
+    crate::runtime::for_each(parts, |(p, g, b)| update(p, g, b));
+}
+
 /// Runs `f(index, param, grad)` for every parameter that has a gradient.
 ///
 /// # Panics
@@ -480,6 +515,31 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elementwise_updates_cover_every_element_once_and_keep_empty_buffers_empty() {
+        let n = 3 * crate::runtime::PARALLEL_ELEMENTS + 5;
+        let mut p = vec![0.0f32; n];
+        let g: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut b = vec![1.0f32; n];
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        update_elementwise(&mut p, &g, [&mut b, &mut []], |p, g, [b, none]| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            assert!(none.is_empty() && p.len() == g.len() && p.len() == b.len());
+            for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                *p += g;
+                *b += g;
+            }
+        });
+        assert!(p.iter().enumerate().all(|(i, &v)| v == i as f32));
+        assert!(b.iter().enumerate().all(|(i, &v)| v == 1.0 + i as f32));
+        let calls = calls.into_inner();
+        if crate::get_num_threads() > 1 {
+            assert!(calls > 1, "a large parameter is split across the threads");
+        } else {
+            assert_eq!(calls, 1);
+        }
+    }
 
     #[test]
     fn maximum_propagates_nan() {

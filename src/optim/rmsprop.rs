@@ -2,10 +2,9 @@
 
 use super::{
     bool_entry, buffer_entry, check_non_negative, check_params, for_each_with_grad, impl_optimizer,
-    save_params_entry, step_entry, StateReader,
+    save_params_entry, step_entry, update_elementwise, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
-use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Result, Tensor};
 
@@ -159,29 +158,12 @@ impl RMSprop {
                 .momentum_buffer
                 .as_mut()
                 .map_or(&mut [][..], |a| a.data_mut());
-            let update =
-                |p: &mut [f32], g: &[f32], sq: &mut [f32], ga: &mut [f32], b: &mut [f32]| {
-                    vectorized(
-                        #[inline(always)]
-                        || rmsprop_update(&k, flags, p, g, sq, ga, b),
-                    )
-                };
-            match elementwise_chunk(n) {
-                // Independent elements: split a large parameter across the threads.
-                Some(cs) => {
-                    let parts: Vec<_> = p
-                        .chunks_mut(cs)
-                        .zip(g.chunks(cs))
-                        .zip(sq.chunks_mut(cs))
-                        .zip(chunks_or_empty(ga, cs, n))
-                        .zip(chunks_or_empty(buf, cs, n))
-                        .collect();
-                    crate::runtime::for_each(parts, |((((p, g), sq), ga), b)| {
-                        update(p, g, sq, ga, b)
-                    });
-                }
-                None => update(p, g, sq, ga, buf),
-            }
+            update_elementwise(p, g, [sq, ga, buf], |p, g, [sq, ga, b]| {
+                vectorized(
+                    #[inline(always)]
+                    || rmsprop_update(&k, flags, p, g, sq, ga, b),
+                )
+            });
         });
     }
 
@@ -286,19 +268,6 @@ struct RmsFlags {
     momentum: bool,
     /// `torch.lerp`'s formula for the centered average: `|1 − α| < 0.5`.
     low: bool,
-}
-
-/// `chunks_mut(cs)` of an optional state buffer, or as many empty slices when it is absent.
-fn chunks_or_empty(
-    v: &mut [f32],
-    cs: usize,
-    n: usize,
-) -> Box<dyn Iterator<Item = &mut [f32]> + '_> {
-    if v.is_empty() {
-        Box::new(std::iter::repeat_with(|| &mut [][..]).take(n.div_ceil(cs)))
-    } else {
-        Box::new(v.chunks_mut(cs))
-    }
 }
 
 /// Picks the [`rmsprop_loop`] for `f`.

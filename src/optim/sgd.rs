@@ -2,10 +2,9 @@
 
 use super::{
     bool_entry, buffer_entry, check_non_negative, check_params, for_each_with_grad, impl_optimizer,
-    save_params_entry, StateReader,
+    save_params_entry, update_elementwise, StateReader,
 };
 use crate::nn::{StateDict, StateTensor};
-use crate::runtime::elementwise_chunk;
 use crate::tensor::vectorized;
 use crate::{Array, Error, Result, Tensor};
 
@@ -138,19 +137,21 @@ impl SGD {
                 neg_lr,
             };
             if c.momentum == 0.0 {
-                vectorized(
-                    #[inline(always)]
-                    || match c.weight_decay != 0.0 {
-                        true => sgd_plain::<true>(&k, p, g),
-                        false => sgd_plain::<false>(&k, p, g),
-                    },
-                );
+                update_elementwise(p, g, [], |p, g, []| {
+                    vectorized(
+                        #[inline(always)]
+                        || match c.weight_decay != 0.0 {
+                            true => sgd_plain::<true>(&k, p, g),
+                            false => sgd_plain::<false>(&k, p, g),
+                        },
+                    )
+                });
                 return;
             }
             let b = buffers[i].as_mut().expect("momentum buffer");
             let b = &mut b.data_mut()[..n];
             let wd_on = c.weight_decay != 0.0;
-            let update = |p: &mut [f32], g: &[f32], b: &mut [f32]| {
+            let update = |p: &mut [f32], g: &[f32], [b]: [&mut [f32]; 1]| {
                 vectorized(
                     #[inline(always)]
                     || match (wd_on, first, c.nesterov) {
@@ -165,18 +166,7 @@ impl SGD {
                     },
                 )
             };
-            match elementwise_chunk(n) {
-                // Independent elements: split a large parameter across the threads.
-                Some(cs) => {
-                    let parts: Vec<_> = p
-                        .chunks_mut(cs)
-                        .zip(g.chunks(cs))
-                        .zip(b.chunks_mut(cs))
-                        .collect();
-                    crate::runtime::for_each(parts, |((p, g), b)| update(p, g, b));
-                }
-                None => update(p, g, b),
-            }
+            update_elementwise(p, g, [b], update);
         });
     }
 
