@@ -40,7 +40,9 @@
 #![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
 
 pub mod autograd;
+mod backend;
 pub mod data;
+mod device;
 pub mod doc;
 mod error;
 pub mod io;
@@ -60,6 +62,8 @@ pub mod viz;
 mod testing;
 
 pub use autograd::{gradcheck, no_grad, set_anomaly_detection};
+pub use backend::{BinaryOp, UnaryOp};
+pub use device::Device;
 pub use error::{Error, Result};
 pub use rng::manual_seed;
 pub use runtime::{get_num_threads, is_flush_denormal, set_flush_denormal, set_num_threads};

@@ -21,7 +21,7 @@ impl Tensor {
             self.shape()
         );
         let shape = self.shape();
-        self.backward_with(Array::full(&shape, 1.0), false);
+        self.backward_with(Array::full_on(&shape, 1.0, &self.device()), false);
     }
 
     /// Backward from a non-scalar output with an explicit output gradient (as

@@ -89,10 +89,11 @@ pub fn is_anomaly_enabled() -> bool {
 /// infinity.
 #[track_caller]
 pub(crate) fn check_finite(op: &str, pass: &str, a: &Array) {
-    if let Some(i) = a.data().iter().position(|v| !v.is_finite()) {
+    let values = a.to_host_vec();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         let what = format!(
             "{op} produced {} in its {pass} output (element {i} of shape {:?})",
-            a.data()[i],
+            values[i],
             a.shape()
         );
         let recorded = RECORDED.with(|r| match r.borrow_mut().as_mut() {

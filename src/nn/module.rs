@@ -92,7 +92,9 @@ impl Entry<'_> {
         match *self {
             Entry::Param(t) | Entry::Buffer(t) => {
                 let a = t.array();
-                StateTensor::f32(a.shape(), a.data().to_vec())
+                // A parameter on a GPU is saved from a host copy: files are the same as a
+                // CPU save of the same values.
+                StateTensor::f32(a.shape(), a.to_host_vec())
             }
             Entry::Count(c) => StateTensor::i64_scalar(c.load(Ordering::Relaxed)),
         }
@@ -134,12 +136,21 @@ impl Entry<'_> {
     fn load(&self, st: &StateTensor) {
         match (*self, &st.data) {
             (Entry::Param(t) | Entry::Buffer(t), StateData::F32(v)) => {
-                t.array_mut().data_mut().copy_from_slice(v)
+                t.assign(&crate::Array::new(&st.shape, v.clone()))
             }
             (Entry::Count(c), StateData::I64(v)) => c.store(v[0], Ordering::Relaxed),
             _ => unreachable!("load_state_dict: entries are checked before any is written"),
         }
     }
+}
+
+/// Moves every parameter and buffer of `m` (and their gradients) to `device`, in place.
+pub(crate) fn move_entries(m: &dyn Module, device: &crate::Device) {
+    m.visit("", &mut |_, e| {
+        if let Some(t) = e.tensor() {
+            t.move_to(device);
+        }
+    });
 }
 
 fn st_len(st: &StateTensor) -> usize {
@@ -386,6 +397,24 @@ pub trait Module: AsModule + Send + Sync {
             e.load(state.get(name).expect("checked above"));
         }
         Ok(())
+    }
+
+    /// Moves every parameter and buffer (and any gradient) to `device`, in place, as
+    /// `module.to(device)`; returns the module for chaining.
+    ///
+    /// The tensors keep their identity (the handles in [`Module::parameters`] stay valid), so
+    /// an optimizer built before the move still updates them. As in PyTorch, move the model
+    /// before the optimizer takes its first step: state the optimizer already holds (momentum,
+    /// Adam's averages) stays where it was made.
+    ///
+    /// # Panics
+    /// Panics if `device` cannot be used (check it first with [`Device::check`](crate::Device::check)).
+    fn to(&mut self, device: &crate::Device) -> &mut Self
+    where
+        Self: Sized,
+    {
+        move_entries(self, device);
+        self
     }
 
     /// Switches to training mode, as `train()`.

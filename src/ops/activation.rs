@@ -2,6 +2,7 @@
 
 use crate::autograd::Backward;
 use crate::tensor::{Array, Tensor};
+use crate::{BinaryOp, UnaryOp};
 
 /// `1/(1+e⁻ˣ)` without overflow: for negative x it is computed as `eˣ/(1+eˣ)`.
 pub(crate) fn sigmoid_f32(x: f32) -> f32 {
@@ -17,12 +18,12 @@ const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// 1/√(2π)
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
-fn gelu_f32(x: f32) -> f32 {
+pub(crate) fn gelu_f32(x: f32) -> f32 {
     let x = x as f64;
     (0.5 * x * (1.0 + libm::erf(x * FRAC_1_SQRT_2))) as f32
 }
 
-fn gelu_grad(x: f32) -> f32 {
+pub(crate) fn gelu_grad(x: f32) -> f32 {
     let x = x as f64;
     let cdf = 0.5 * (1.0 + libm::erf(x * FRAC_1_SQRT_2));
     let pdf = FRAC_1_SQRT_2PI * (-0.5 * x * x).exp();
@@ -32,19 +33,23 @@ fn gelu_grad(x: f32) -> f32 {
 impl Tensor {
     /// The logistic function `1/(1+e⁻ˣ)` elementwise, as `torch.sigmoid`.
     pub fn sigmoid(&self) -> Tensor {
-        Tensor::from_op(self.array().map(sigmoid_f32), &[self], SigmoidBackward)
+        Tensor::from_op(
+            self.array().unary(UnaryOp::Sigmoid),
+            &[self],
+            SigmoidBackward,
+        )
     }
 
     /// Hyperbolic tangent elementwise, as `torch.tanh`.
     pub fn tanh(&self) -> Tensor {
-        Tensor::from_op(self.array().map(f32::tanh), &[self], TanhBackward)
+        Tensor::from_op(self.array().unary(UnaryOp::Tanh), &[self], TanhBackward)
     }
 
     /// `max(x, 0)` elementwise, as `torch.relu`.
     pub fn relu(&self) -> Tensor {
         Tensor::from_op(
             // As PyTorch (`clamp_min(x, 0)`): NaN stays NaN and −0 stays −0.
-            self.array().par_map(crate::tensor::relu_f32),
+            self.array().unary(UnaryOp::Relu),
             &[self],
             ReluBackward,
         )
@@ -54,7 +59,7 @@ impl Tensor {
     pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
         let s = negative_slope;
         Tensor::from_op(
-            self.array().map(|v| if v > 0.0 { v } else { v * s }),
+            self.array().unary(UnaryOp::LeakyRelu { slope: s }),
             &[self],
             LeakyReluBackward(s),
         )
@@ -62,15 +67,14 @@ impl Tensor {
 
     /// GELU in its exact form `x·Φ(x) = x/2·(1 + erf(x/√2))`, as `F.gelu` (approximate='none').
     pub fn gelu(&self) -> Tensor {
-        Tensor::from_op(self.array().map(gelu_f32), &[self], GeluBackward)
+        Tensor::from_op(self.array().unary(UnaryOp::Gelu), &[self], GeluBackward)
     }
 
     /// `x` for `x > 0`, else `alpha·(eˣ − 1)`, as `F.elu` (PyTorch's default alpha is 1).
     pub fn elu(&self, alpha: f32) -> Tensor {
         let a = alpha;
         Tensor::from_op(
-            self.array()
-                .map(|v| if v > 0.0 { v } else { a * v.exp_m1() }),
+            self.array().unary(UnaryOp::Elu { alpha: a }),
             &[self],
             EluBackward(a),
         )
@@ -78,11 +82,7 @@ impl Tensor {
 
     /// `x·sigmoid(x)` elementwise (swish), as `F.silu`.
     pub fn silu(&self) -> Tensor {
-        Tensor::from_op(
-            self.array().map(|v| v * sigmoid_f32(v)),
-            &[self],
-            SiluBackward,
-        )
+        Tensor::from_op(self.array().unary(UnaryOp::Silu), &[self], SiluBackward)
     }
 }
 
@@ -93,7 +93,11 @@ impl Backward for SigmoidBackward {
         "SigmoidBackward0"
     }
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(out, |g, s| g * s * (1.0 - s)))]
+        vec![Some(grad.binary(
+            out,
+            BinaryOp::SigmoidGrad,
+            "sigmoid_backward",
+        ))]
     }
 }
 
@@ -104,7 +108,7 @@ impl Backward for TanhBackward {
         "TanhBackward0"
     }
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(out, |g, t| g * (1.0 - t * t)))]
+        vec![Some(grad.binary(out, BinaryOp::TanhGrad, "tanh_backward"))]
     }
 }
 
@@ -117,9 +121,7 @@ impl Backward for ReluBackward {
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
         // As PyTorch's `threshold_backward(grad, out, 0)`: zero where out <= 0 (exactly where
         // x <= 0), so the input need not be read; a NaN passes its gradient through.
-        vec![Some(
-            grad.par_zip_map(out, |g, o| if o <= 0.0 { 0.0 } else { g }),
-        )]
+        vec![Some(grad.binary(out, BinaryOp::ReluGrad, "relu_backward"))]
     }
 }
 
@@ -130,14 +132,12 @@ impl Backward for LeakyReluBackward {
         "LeakyReluBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        let s = self.0;
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
-            if x > 0.0 {
-                g
-            } else {
-                g * s
-            }
-        }))]
+        let op = BinaryOp::LeakyReluGrad { slope: self.0 };
+        vec![Some(grad.binary(
+            &inputs[0].array(),
+            op,
+            "leaky_relu_backward",
+        ))]
     }
 }
 
@@ -148,9 +148,11 @@ impl Backward for GeluBackward {
         "GeluBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(
-            grad.zip_map(&inputs[0].array(), |g, x| g * gelu_grad(x)),
-        )]
+        vec![Some(grad.binary(
+            &inputs[0].array(),
+            BinaryOp::GeluGrad,
+            "gelu_backward",
+        ))]
     }
 }
 
@@ -161,16 +163,10 @@ impl Backward for EluBackward {
         "EluBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        let a = self.0;
         // As PyTorch's elu_backward: the exponential branch where x <= 0, else the gradient
         // passes (so a NaN input passes its gradient, as there).
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
-            if x <= 0.0 {
-                g * a * x.exp()
-            } else {
-                g
-            }
-        }))]
+        let op = BinaryOp::EluGrad { alpha: self.0 };
+        vec![Some(grad.binary(&inputs[0].array(), op, "elu_backward"))]
     }
 }
 
@@ -181,10 +177,11 @@ impl Backward for SiluBackward {
         "SiluBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
-            let s = sigmoid_f32(x);
-            g * s * (1.0 + x * (1.0 - s))
-        }))]
+        vec![Some(grad.binary(
+            &inputs[0].array(),
+            BinaryOp::SiluGrad,
+            "silu_backward",
+        ))]
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::autograd::Backward;
 use crate::tensor::{Array, Tensor};
+use crate::{BinaryOp, UnaryOp};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 impl Tensor {
@@ -12,9 +13,7 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn add(&self, other: &Tensor) -> Tensor {
-        let out = self
-            .array()
-            .broadcast_zip(&other.array(), "add", |a, b| a + b);
+        let out = self.array().binary(&other.array(), BinaryOp::Add, "add");
         Tensor::from_op(out, &[self, other], AddBackward)
     }
 
@@ -24,9 +23,7 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn sub(&self, other: &Tensor) -> Tensor {
-        let out = self
-            .array()
-            .broadcast_zip(&other.array(), "sub", |a, b| a - b);
+        let out = self.array().binary(&other.array(), BinaryOp::Sub, "sub");
         Tensor::from_op(out, &[self, other], SubBackward)
     }
 
@@ -36,9 +33,7 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn mul(&self, other: &Tensor) -> Tensor {
-        let out = self
-            .array()
-            .broadcast_zip(&other.array(), "mul", |a, b| a * b);
+        let out = self.array().binary(&other.array(), BinaryOp::Mul, "mul");
         Tensor::from_op(out, &[self, other], MulBackward)
     }
 
@@ -48,25 +43,35 @@ impl Tensor {
     /// Panics if the shapes do not broadcast.
     #[track_caller]
     pub fn div(&self, other: &Tensor) -> Tensor {
-        let out = self
-            .array()
-            .broadcast_zip(&other.array(), "div", |a, b| a / b);
+        let out = self.array().binary(&other.array(), BinaryOp::Div, "div");
         Tensor::from_op(out, &[self, other], DivBackward)
     }
 
     /// `self + s` for a scalar `s`.
     pub fn add_scalar(&self, s: f32) -> Tensor {
-        Tensor::from_op(self.array().map(|v| v + s), &[self], AddScalarBackward)
+        Tensor::from_op(
+            self.array().unary(UnaryOp::AddScalar { s }),
+            &[self],
+            AddScalarBackward,
+        )
     }
 
     /// `self * s` for a scalar `s`.
     pub fn mul_scalar(&self, s: f32) -> Tensor {
-        Tensor::from_op(self.array().map(|v| v * s), &[self], MulScalarBackward(s))
+        Tensor::from_op(
+            self.array().unary(UnaryOp::MulScalar { s }),
+            &[self],
+            MulScalarBackward(s),
+        )
     }
 
     /// `s / self` for a scalar `s` (`s · self⁻¹`).
     pub fn rdiv_scalar(&self, s: f32) -> Tensor {
-        Tensor::from_op(self.array().map(|v| s / v), &[self], RdivScalarBackward)
+        Tensor::from_op(
+            self.array().unary(UnaryOp::RdivScalar { s }),
+            &[self],
+            RdivScalarBackward,
+        )
     }
 
     /// `-self`, as `torch.neg`.
@@ -85,22 +90,22 @@ impl Tensor {
 
     /// `eˣ` elementwise, as `torch.exp`.
     pub fn exp(&self) -> Tensor {
-        Tensor::from_op(self.array().map(f32::exp), &[self], ExpBackward)
+        Tensor::from_op(self.array().unary(UnaryOp::Exp), &[self], ExpBackward)
     }
 
     /// Natural logarithm elementwise, as `torch.log`.
     pub fn log(&self) -> Tensor {
-        Tensor::from_op(self.array().map(f32::ln), &[self], LogBackward)
+        Tensor::from_op(self.array().unary(UnaryOp::Log), &[self], LogBackward)
     }
 
     /// Square root elementwise, as `torch.sqrt`.
     pub fn sqrt(&self) -> Tensor {
-        Tensor::from_op(self.array().map(f32::sqrt), &[self], SqrtBackward)
+        Tensor::from_op(self.array().unary(UnaryOp::Sqrt), &[self], SqrtBackward)
     }
 
     /// Absolute value elementwise, as `torch.abs`.
     pub fn abs(&self) -> Tensor {
-        Tensor::from_op(self.array().map(f32::abs), &[self], AbsBackward)
+        Tensor::from_op(self.array().unary(UnaryOp::Abs), &[self], AbsBackward)
     }
 
     /// Limits every element to `[min, max]` (either bound optional), as `torch.clamp`.
@@ -144,7 +149,7 @@ impl Backward for SubBackward {
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         vec![
             inputs[0].requires_grad().then(|| grad.clone()),
-            inputs[1].requires_grad().then(|| grad.map(|g| -g)),
+            inputs[1].requires_grad().then(|| grad.unary(UnaryOp::Neg)),
         ]
     }
 }
@@ -160,10 +165,10 @@ impl Backward for MulBackward {
         vec![
             inputs[0]
                 .requires_grad()
-                .then(|| grad.broadcast_zip(&b, "mul", |g, y| g * y)),
+                .then(|| grad.binary(&b, BinaryOp::Mul, "mul")),
             inputs[1]
                 .requires_grad()
-                .then(|| grad.broadcast_zip(&a, "mul", |g, x| g * x)),
+                .then(|| grad.binary(&a, BinaryOp::Mul, "mul")),
         ]
     }
 }
@@ -178,12 +183,12 @@ impl Backward for DivBackward {
         let (a, b) = (inputs[0].array(), inputs[1].array());
         let ga = inputs[0]
             .requires_grad()
-            .then(|| grad.broadcast_zip(&b, "div", |g, y| g / y));
+            .then(|| grad.binary(&b, BinaryOp::Div, "div"));
         let gb = inputs[1].requires_grad().then(|| {
             // -g·a/b² computed as -(g/b)·(a/b) to stay finite for small b, as PyTorch does.
-            let g_over_b = grad.broadcast_zip(&b, "div", |g, y| g / y);
-            let a_over_b = a.broadcast_zip(&b, "div", |x, y| x / y);
-            g_over_b.broadcast_zip(&a_over_b, "div", |u, v| -u * v)
+            let g_over_b = grad.binary(&b, BinaryOp::Div, "div");
+            let a_over_b = a.binary(&b, BinaryOp::Div, "div");
+            g_over_b.binary(&a_over_b, BinaryOp::NegMul, "div")
         });
         vec![ga, gb]
     }
@@ -208,7 +213,7 @@ impl Backward for MulScalarBackward {
     }
     fn backward(&self, _: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let s = self.0;
-        vec![Some(grad.map(|g| g * s))]
+        vec![Some(grad.unary(UnaryOp::MulScalar { s }))]
     }
 }
 
@@ -272,7 +277,7 @@ impl Backward for ExpBackward {
         "ExpBackward0"
     }
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(out, |g, o| g * o))]
+        vec![Some(grad.binary(out, BinaryOp::Mul, "exp_backward"))]
     }
 }
 
@@ -283,7 +288,11 @@ impl Backward for LogBackward {
         "LogBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| g / x))]
+        vec![Some(grad.binary(
+            &inputs[0].array(),
+            BinaryOp::Div,
+            "log_backward",
+        ))]
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::autograd::Backward;
 use crate::tensor::{gemm, Array, MatRef, Tensor};
-use crate::tensor::{gemm_ex, Init};
+use crate::tensor::{gemm_ex, same_device, Init};
 
 impl Tensor {
     /// Matrix product of two 2-D tensors `[n, k] · [k, m] = [n, m]`, as `torch.mm`.
@@ -158,6 +158,19 @@ impl Tensor {
         );
         let (n, k, m) = (x.shape()[0], x.shape()[1], w.shape()[0]);
         let b = bias.map(|b| b.array());
+        same_device("linear", &x, &w);
+        if let Some(b) = &b {
+            same_device("linear", &x, b);
+        }
+        #[cfg(feature = "cuda")]
+        if x.device().is_cuda() {
+            let out = crate::backend::cuda::mm(&x, false, &w, true, b.as_deref());
+            return if relu {
+                out.unary(crate::UnaryOp::Relu)
+            } else {
+                out
+            };
+        }
         if let Some(b) = &b {
             assert_eq!(
                 b.shape(),
@@ -193,6 +206,11 @@ pub(crate) fn mm_array(a: &Array, ta: bool, b: &Array, tb: bool) -> Array {
     let (br, bc) = (b.shape()[0], b.shape()[1]);
     let (n, k) = if ta { (ac, ar) } else { (ar, ac) };
     let m = if tb { br } else { bc };
+    same_device("mm", a, b);
+    #[cfg(feature = "cuda")]
+    if a.device().is_cuda() {
+        return crate::backend::cuda::mm(a, ta, b, tb, None);
+    }
     // The product (accumulate = false) writes every element.
     let mut out = Array::for_overwrite(&[n, m]);
     gemm(

@@ -8,3 +8,5 @@ mod matmul;
 mod reduce;
 mod shape;
 mod softmax;
+
+pub(crate) use activation::{gelu_f32, gelu_grad, sigmoid_f32};

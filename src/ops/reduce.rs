@@ -3,12 +3,13 @@
 use crate::autograd::Backward;
 use crate::tensor::shape::{resolve_dim, split_at_dim};
 use crate::tensor::{Array, Tensor};
+use crate::{BinaryOp, UnaryOp};
 
 impl Tensor {
     /// The sum of all elements as a 0-d tensor, as `torch.sum`.
     pub fn sum(&self) -> Tensor {
-        let s = self.array().sum_all();
-        Tensor::from_op(Array::scalar(s), &[self], SumBackward(None))
+        let s = self.array().sum_all_array();
+        Tensor::from_op(s, &[self], SumBackward(None))
     }
 
     /// The sum over `dim` (negative counts from the end), keeping it as size 1 if `keepdim`,
@@ -29,8 +30,11 @@ impl Tensor {
     /// The mean of all elements as a 0-d tensor, as `torch.mean`.
     pub fn mean(&self) -> Tensor {
         let n = self.numel() as f32;
-        let s = self.array().sum_all() / n;
-        Tensor::from_op(Array::scalar(s), &[self], MeanBackward(n, None))
+        let s = self
+            .array()
+            .sum_all_array()
+            .unary(UnaryOp::DivScalar { s: n });
+        Tensor::from_op(s, &[self], MeanBackward(n, None))
     }
 
     /// The mean over `dim`, as `torch.mean(x, dim, keepdim)`.
@@ -186,6 +190,11 @@ fn keep(out: Array, input: &Tensor, d: usize, keepdim: bool) -> Array {
 /// size 1 when it was dropped, and divides it by `divisor` (as PyTorch's `grad / numel`).
 fn expand_back(grad: &Array, input_shape: &[usize], dim: Option<usize>, divisor: f32) -> Array {
     if grad.len() == 1 {
+        if grad.device().is_cuda() {
+            let zeros = Array::full_on(input_shape, 0.0, &grad.device());
+            let g = grad.clone().into_shape(&[]);
+            return zeros.binary(&g, BinaryOp::SecondDiv { s: divisor }, "sum");
+        }
         return Array::full(input_shape, grad.data()[0] / divisor);
     }
     let g = match dim {

@@ -155,10 +155,15 @@ impl AdamCore {
         for_each_with_grad(&self.params, name, |i, p, g| {
             let st = states[i].get_or_insert_with(|| AdamState {
                 step: 0.0,
-                exp_avg: Array::zeros(p.shape()),
-                exp_avg_sq: Array::zeros(p.shape()),
-                max_exp_avg_sq: c.amsgrad.then(|| Array::zeros(p.shape())),
+                exp_avg: p.zeros_like(),
+                exp_avg_sq: p.zeros_like(),
+                max_exp_avg_sq: c.amsgrad.then(|| p.zeros_like()),
             });
+            super::follow(&mut st.exp_avg, p);
+            super::follow(&mut st.exp_avg_sq, p);
+            if let Some(x) = st.max_exp_avg_sq.as_mut() {
+                super::follow(x, p);
+            }
             st.step += 1.0;
             let (neg_step_size, bias_correction2_sqrt) = match corrections {
                 Some((step, a, b)) if step == st.step => (a, b),
@@ -184,6 +189,28 @@ impl AdamCore {
                 neg_step_size,
                 bias_correction2_sqrt,
             };
+            #[cfg(feature = "cuda")]
+            if p.device().is_cuda() {
+                let args = crate::backend::cuda::AdamArgs {
+                    sign: k.sign,
+                    wd: k.wd,
+                    decay: k.decay,
+                    lerp_weight: k.lerp_weight,
+                    beta2: k.beta2,
+                    one_minus_beta2: k.one_minus_beta2,
+                    eps: k.eps,
+                    neg_step_size: k.neg_step_size,
+                    bias_correction2_sqrt: k.bias_correction2_sqrt,
+                    wd_mode: match (c.weight_decay != 0.0, decoupled) {
+                        (false, _) => 0,
+                        (true, false) => 1,
+                        (true, true) => 2,
+                    },
+                };
+                let (m, v) = (&mut st.exp_avg, &mut st.exp_avg_sq);
+                crate::backend::cuda::adam_step(p, g, m, v, st.max_exp_avg_sq.as_mut(), &args);
+                return;
+            }
             let (p, g) = (p.data_mut(), g.data());
             let (m, v) = (st.exp_avg.data_mut(), st.exp_avg_sq.data_mut());
             let vmax = st

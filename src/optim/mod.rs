@@ -206,7 +206,17 @@ pub(crate) fn save_params_entry(sd: &mut StateDict, n: usize) {
 
 /// An `f32` state buffer entry.
 pub(crate) fn buffer_entry(a: &Array) -> StateTensor {
-    StateTensor::f32(a.shape(), a.data().to_vec())
+    StateTensor::f32(a.shape(), a.to_host_vec())
+}
+
+/// Moves an optimizer state buffer to its parameter's device if it is elsewhere (state loaded
+/// from a file, or made before the model moved): state follows the parameters.
+pub(crate) fn follow(buffer: &mut Array, param: &Array) {
+    let device = param.device();
+    if buffer.device() != device {
+        let b = std::mem::replace(buffer, Array::scalar(0.0));
+        *buffer = b.to_device(&device);
+    }
 }
 
 /// A `bool` hyperparameter entry (`i64` 0/1).

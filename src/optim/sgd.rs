@@ -125,7 +125,30 @@ impl SGD {
         for_each_with_grad(&self.params, "SGD", |i, p, g| {
             let first = buffers[i].is_none();
             if c.momentum != 0.0 && first {
-                buffers[i] = Some(Array::zeros(p.shape()));
+                buffers[i] = Some(p.zeros_like());
+            }
+            if let Some(b) = buffers[i].as_mut() {
+                super::follow(b, p);
+            }
+            #[cfg(feature = "cuda")]
+            if p.device().is_cuda() {
+                let k = crate::backend::cuda::SgdArgs {
+                    sign,
+                    wd,
+                    mu,
+                    one_minus_damp,
+                    neg_lr,
+                    wd_on: c.weight_decay != 0.0,
+                    first,
+                    nesterov: c.nesterov,
+                };
+                let b = if c.momentum != 0.0 {
+                    buffers[i].as_mut()
+                } else {
+                    None
+                };
+                crate::backend::cuda::sgd_step(p, g, b, &k);
+                return;
             }
             let n = p.len();
             let (p, g) = (p.data_mut(), &g.data()[..n]);

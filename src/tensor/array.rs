@@ -1,21 +1,35 @@
-//! `Array`: a contiguous row-major buffer of `f32` with a shape, and the kernels that work on it.
+//! `Array`: an n-dimensional buffer of `f32` with a shape, on the CPU or on a GPU, and the
+//! kernels that work on it.
 //!
 //! Arrays know nothing of autograd: ops compute their forward and backward passes on arrays, and
-//! the graph lives in [`Tensor`](crate::Tensor). Matrix products go through the `gemm` crate
-//! (AVX2/AVX-512 kernels, threads above a size threshold); elementwise loops run over slices.
+//! the graph lives in [`Tensor`](crate::Tensor). On the CPU, matrix products go through the
+//! `gemm` crate (AVX2/AVX-512 kernels, threads above a size threshold) and elementwise loops run
+//! over slices. An array on a GPU (feature `cuda`) holds a device buffer instead: the named ops
+//! ([`UnaryOp`], [`BinaryOp`]), reductions and products run there as kernels, and reading its
+//! values ([`Array::data`]) panics with a message saying to copy it to the CPU first.
 
 use super::shape::{
     broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides,
 };
+use crate::backend::{BinaryOp, UnaryOp};
+use crate::device::Device;
 use crate::runtime::for_each;
 use std::fmt;
 use std::sync::Mutex;
 
-/// A contiguous, row-major n-dimensional array of `f32`.
-#[derive(PartialEq)]
+/// A contiguous, row-major n-dimensional array of `f32`, on the CPU or on a GPU.
 pub struct Array {
     shape: Vec<usize>,
-    data: Vec<f32>,
+    storage: Storage,
+}
+
+/// Where an array's elements live.
+pub(crate) enum Storage {
+    /// Host memory.
+    Cpu(Vec<f32>),
+    /// A buffer on an NVIDIA GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(crate::backend::cuda::Buffer),
 }
 
 /// Buffers of at least this many elements (64 KiB) are kept for reuse when their array is
@@ -64,38 +78,177 @@ fn buffer_for_overwrite(n: usize) -> Vec<f32> {
 }
 
 impl Clone for Array {
-    /// A copy; a large one reuses a recycled buffer.
+    /// A copy on the same device; a large one on the CPU reuses a recycled buffer.
     fn clone(&self) -> Self {
-        let data = if self.data.len() >= RECYCLE_MIN {
-            let mut v = buffer_for_overwrite(self.data.len());
-            v.copy_from_slice(&self.data);
-            v
-        } else {
-            self.data.clone()
+        let storage = match &self.storage {
+            Storage::Cpu(data) if data.len() >= RECYCLE_MIN => {
+                let mut v = buffer_for_overwrite(data.len());
+                v.copy_from_slice(data);
+                Storage::Cpu(v)
+            }
+            Storage::Cpu(data) => Storage::Cpu(data.clone()),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => Storage::Cuda(b.clone()),
         };
         Array {
             shape: self.shape.clone(),
-            data,
+            storage,
+        }
+    }
+}
+
+impl PartialEq for Array {
+    /// Same device, same shape and the same values (a GPU array is compared after copying both
+    /// to the CPU).
+    fn eq(&self, other: &Self) -> bool {
+        if self.shape != other.shape || self.device() != other.device() {
+            return false;
+        }
+        match (&self.storage, &other.storage) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => a == b,
+            #[cfg(feature = "cuda")]
+            _ => self.to_host_vec() == other.to_host_vec(),
         }
     }
 }
 
 impl Drop for Array {
+    // Without the `cuda` feature the CPU is the only storage.
+    #[allow(irrefutable_let_patterns)]
     fn drop(&mut self) {
-        if self.data.capacity() >= RECYCLE_MIN {
-            recycle(std::mem::take(&mut self.data));
+        if let Storage::Cpu(data) = &mut self.storage {
+            if data.capacity() >= RECYCLE_MIN {
+                recycle(std::mem::take(data));
+            }
         }
     }
 }
 
 impl Array {
+    fn cpu(shape: Vec<usize>, data: Vec<f32>) -> Array {
+        Array {
+            shape,
+            storage: Storage::Cpu(data),
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    pub(crate) fn from_cuda(shape: Vec<usize>, buffer: crate::backend::cuda::Buffer) -> Array {
+        Array {
+            shape,
+            storage: Storage::Cuda(buffer),
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    pub(crate) fn cuda_buffer(&self) -> Option<&crate::backend::cuda::Buffer> {
+        match &self.storage {
+            Storage::Cuda(b) => Some(b),
+            Storage::Cpu(_) => None,
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    pub(crate) fn cuda_buffer_mut(&mut self) -> Option<&mut crate::backend::cuda::Buffer> {
+        match &mut self.storage {
+            Storage::Cuda(b) => Some(b),
+            Storage::Cpu(_) => None,
+        }
+    }
+
+    /// The host elements; panics, naming the device and the caller's location, for an array on
+    /// a GPU.
+    #[track_caller]
+    fn host(&self) -> &[f32] {
+        match &self.storage {
+            Storage::Cpu(d) => d,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(_) => self.panic_on_device(),
+        }
+    }
+
+    #[track_caller]
+    fn host_mut(&mut self) -> &mut Vec<f32> {
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            self.panic_on_device()
+        }
+        match &mut self.storage {
+            Storage::Cpu(d) => d,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(_) => unreachable!(),
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    #[track_caller]
+    fn panic_on_device(&self) -> ! {
+        panic!(
+            "this operation reads the values on the CPU, but the array (shape {:?}) is on {}: \
+             copy it to the CPU first with .to(&Device::Cpu)",
+            self.shape,
+            self.device()
+        )
+    }
+
+    /// The device that holds the elements.
+    pub fn device(&self) -> Device {
+        match &self.storage {
+            Storage::Cpu(_) => Device::Cpu,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => Device::Cuda(b.ordinal()),
+        }
+    }
+
+    /// A copy of this array on `device` (this array itself, moved, when it is already there).
+    ///
+    /// # Panics
+    /// Panics if `device` is a GPU that cannot be used (see [`Device::cuda`]).
+    #[track_caller]
+    pub fn to_device(self, device: &Device) -> Array {
+        if self.device() == *device {
+            return self;
+        }
+        match device {
+            Device::Cpu => {
+                let data = self.to_host_vec();
+                Array::cpu(self.shape.clone(), data)
+            }
+            Device::Cuda(ordinal) => {
+                #[cfg(feature = "cuda")]
+                {
+                    let gpu = crate::backend::cuda::gpu(*ordinal).unwrap_or_else(|e| panic!("{e}"));
+                    match &self.storage {
+                        Storage::Cpu(data) => {
+                            Array::from_cuda(self.shape.clone(), gpu.upload(data))
+                        }
+                        Storage::Cuda(b) => {
+                            Array::from_cuda(self.shape.clone(), gpu.upload(&b.to_vec()))
+                        }
+                    }
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    panic!("{}", crate::device::no_cuda_feature(*ordinal))
+                }
+            }
+        }
+    }
+
+    /// The elements in row-major order, copied to the host (a device-to-host copy, which waits
+    /// for the GPU, for an array on a GPU).
+    pub fn to_host_vec(&self) -> Vec<f32> {
+        match &self.storage {
+            Storage::Cpu(d) => d.clone(),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => b.to_vec(),
+        }
+    }
+
     /// An array of `shape` whose values are unspecified (they may come from a recycled buffer);
     /// for results the caller writes in full before reading, such as a matrix product.
     pub(crate) fn for_overwrite(shape: &[usize]) -> Self {
-        Array {
-            shape: shape.to_vec(),
-            data: buffer_for_overwrite(numel(shape)),
-        }
+        Array::cpu(shape.to_vec(), buffer_for_overwrite(numel(shape)))
     }
 
     /// An array of `shape` holding `data` in row-major order.
@@ -111,10 +264,7 @@ impl Array {
             numel(shape),
             data.len()
         );
-        Array {
-            shape: shape.to_vec(),
-            data,
-        }
+        Array::cpu(shape.to_vec(), data)
     }
 
     /// An array of `shape` filled with `value`.
@@ -127,9 +277,22 @@ impl Array {
         } else {
             vec![value; n]
         };
-        Array {
-            shape: shape.to_vec(),
-            data,
+        Array::cpu(shape.to_vec(), data)
+    }
+
+    /// An array of `shape` filled with `value` on `device`.
+    pub fn full_on(shape: &[usize], value: f32, device: &Device) -> Self {
+        match device {
+            Device::Cpu => Self::full(shape, value),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(o) => {
+                let buffer = crate::backend::cuda::gpu_or_panic(*o).alloc(numel(shape));
+                let mut a = Array::from_cuda(shape.to_vec(), buffer);
+                crate::backend::cuda::fill(&mut a, value);
+                a
+            }
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(o) => panic!("{}", crate::device::no_cuda_feature(*o)),
         }
     }
 
@@ -138,12 +301,14 @@ impl Array {
         Self::full(shape, 0.0)
     }
 
+    /// An array of zeros of this array's shape, on its device (as `torch.zeros_like`).
+    pub fn zeros_like(&self) -> Self {
+        Self::full_on(&self.shape, 0.0, &self.device())
+    }
+
     /// A 0-d array holding `value`.
     pub fn scalar(value: f32) -> Self {
-        Array {
-            shape: vec![],
-            data: vec![value],
-        }
+        Array::cpu(vec![], vec![value])
     }
 
     /// The shape.
@@ -158,27 +323,39 @@ impl Array {
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.data.len()
+        numel(&self.shape)
     }
 
     /// Whether the array has no elements.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len() == 0
     }
 
     /// The elements in row-major order.
+    ///
+    /// # Panics
+    /// Panics if the array is on a GPU (copy it with [`Array::to_device`] first).
+    #[track_caller]
     pub fn data(&self) -> &[f32] {
-        &self.data
+        self.host()
     }
 
     /// The elements in row-major order, writable.
+    ///
+    /// # Panics
+    /// Panics if the array is on a GPU.
+    #[track_caller]
     pub fn data_mut(&mut self) -> &mut [f32] {
-        &mut self.data
+        self.host_mut()
     }
 
-    /// The elements, consuming the array.
+    /// The elements, consuming the array (copied to the host if it is on a GPU).
     pub fn into_vec(mut self) -> Vec<f32> {
-        std::mem::take(&mut self.data)
+        match &mut self.storage {
+            Storage::Cpu(d) => std::mem::take(d),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => b.to_vec(),
+        }
     }
 
     /// The same elements under another shape.
@@ -189,7 +366,7 @@ impl Array {
     pub fn into_shape(mut self, shape: &[usize]) -> Self {
         assert_eq!(
             numel(shape),
-            self.data.len(),
+            self.len(),
             "reshape: cannot view shape {:?} as {shape:?}",
             self.shape
         );
@@ -197,16 +374,40 @@ impl Array {
         self
     }
 
+    /// Applies the named elementwise `op` (on the array's device).
+    #[track_caller]
+    pub fn unary(&self, op: UnaryOp) -> Array {
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            return crate::backend::cuda::unary(self, op);
+        }
+        op.cpu(self)
+    }
+
+    /// Combines two arrays with the named elementwise `op` under broadcasting (on their
+    /// device); `name` names the caller in the panic.
+    ///
+    /// # Panics
+    /// Panics if the shapes do not broadcast, or the arrays are on different devices.
+    #[track_caller]
+    pub fn binary(&self, other: &Array, op: BinaryOp, name: &str) -> Array {
+        same_device(name, self, other);
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            return crate::backend::cuda::binary(self, other, op, name);
+        }
+        op.cpu(self, other, name)
+    }
+
     /// Applies `f` to every element.
+    #[track_caller]
     pub fn map(&self, f: impl Fn(f32) -> f32) -> Array {
-        if self.data.len() < RECYCLE_MIN {
-            return Array {
-                shape: self.shape.clone(),
-                data: self.data.iter().map(|&v| f(v)).collect(),
-            };
+        let data = self.host();
+        if data.len() < RECYCLE_MIN {
+            return Array::cpu(self.shape.clone(), data.iter().map(|&v| f(v)).collect());
         }
         let mut out = Array::for_overwrite(&self.shape);
-        for (o, &v) in out.data.iter_mut().zip(&self.data) {
+        for (o, &v) in out.host_mut().iter_mut().zip(data) {
             *o = f(v);
         }
         out
@@ -214,12 +415,14 @@ impl Array {
 
     /// [`Array::map`], split across the threads for a large array (see
     /// [`set_num_threads`](crate::set_num_threads)).
+    #[track_caller]
     pub(crate) fn par_map(&self, f: impl Fn(f32) -> f32 + Sync) -> Array {
-        let Some(cs) = crate::runtime::elementwise_chunk(self.data.len()) else {
+        let data = self.host();
+        let Some(cs) = crate::runtime::elementwise_chunk(data.len()) else {
             return self.map(f);
         };
         let mut out = Array::for_overwrite(&self.shape);
-        let parts: Vec<_> = out.data.chunks_mut(cs).zip(self.data.chunks(cs)).collect();
+        let parts: Vec<_> = out.host_mut().chunks_mut(cs).zip(data.chunks(cs)).collect();
         for_each(parts, |(o, x)| {
             for (o, &v) in o.iter_mut().zip(x) {
                 *o = f(v);
@@ -231,7 +434,7 @@ impl Array {
     /// [`Array::zip_map`], split across the threads for a large array.
     #[track_caller]
     pub(crate) fn par_zip_map(&self, other: &Array, f: impl Fn(f32, f32) -> f32 + Sync) -> Array {
-        let Some(cs) = crate::runtime::elementwise_chunk(self.data.len()) else {
+        let Some(cs) = crate::runtime::elementwise_chunk(self.len()) else {
             return self.zip_map(other, f);
         };
         assert_eq!(
@@ -239,12 +442,13 @@ impl Array {
             "zip_map: shapes {:?} and {:?} differ",
             self.shape, other.shape
         );
+        let (a, b) = (self.host(), other.host());
         let mut out = Array::for_overwrite(&self.shape);
         let parts: Vec<_> = out
-            .data
+            .host_mut()
             .chunks_mut(cs)
-            .zip(self.data.chunks(cs))
-            .zip(other.data.chunks(cs))
+            .zip(a.chunks(cs))
+            .zip(b.chunks(cs))
             .collect();
         for_each(parts, |((o, a), b)| {
             for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
@@ -255,8 +459,9 @@ impl Array {
     }
 
     /// Applies `f` to every element in place.
+    #[track_caller]
     pub fn map_inplace(&mut self, f: impl Fn(f32) -> f32) {
-        for v in &mut self.data {
+        for v in self.host_mut().iter_mut() {
             *v = f(*v);
         }
     }
@@ -272,19 +477,15 @@ impl Array {
             "zip_map: shapes {:?} and {:?} differ",
             self.shape, other.shape
         );
-        if self.data.len() < RECYCLE_MIN {
-            return Array {
-                shape: self.shape.clone(),
-                data: self
-                    .data
-                    .iter()
-                    .zip(&other.data)
-                    .map(|(&a, &b)| f(a, b))
-                    .collect(),
-            };
+        let (a, b) = (self.host(), other.host());
+        if a.len() < RECYCLE_MIN {
+            return Array::cpu(
+                self.shape.clone(),
+                a.iter().zip(b).map(|(&a, &b)| f(a, b)).collect(),
+            );
         }
         let mut out = Array::for_overwrite(&self.shape);
-        for ((o, &a), &b) in out.data.iter_mut().zip(&self.data).zip(&other.data) {
+        for ((o, &a), &b) in out.host_mut().iter_mut().zip(a).zip(b) {
             *o = f(a, b);
         }
         out
@@ -301,16 +502,13 @@ impl Array {
             c.shape
         );
         let data = self
-            .data
+            .host()
             .iter()
-            .zip(&b.data)
-            .zip(&c.data)
+            .zip(b.host())
+            .zip(c.host())
             .map(|((&x, &y), &z)| f(x, y, z))
             .collect();
-        Array {
-            shape: self.shape.clone(),
-            data,
-        }
+        Array::cpu(self.shape.clone(), data)
     }
 
     /// Combines two arrays elementwise under broadcasting; `op` names the caller in the panic.
@@ -322,19 +520,14 @@ impl Array {
         if self.shape == other.shape {
             return self.zip_map(other, f);
         }
-        if other.data.len() == 1 && other.ndim() <= self.ndim() {
-            let b = other.data[0];
-            return Array {
-                shape: self.shape.clone(),
-                data: self.data.iter().map(|&a| f(a, b)).collect(),
-            };
+        let (a, b) = (self.host(), other.host());
+        if b.len() == 1 && other.ndim() <= self.ndim() {
+            let b = b[0];
+            return Array::cpu(self.shape.clone(), a.iter().map(|&a| f(a, b)).collect());
         }
-        if self.data.len() == 1 && self.ndim() <= other.ndim() {
-            let a = self.data[0];
-            return Array {
-                shape: other.shape.clone(),
-                data: other.data.iter().map(|&b| f(a, b)).collect(),
-            };
+        if a.len() == 1 && self.ndim() <= other.ndim() {
+            let a = a[0];
+            return Array::cpu(other.shape.clone(), b.iter().map(|&b| f(a, b)).collect());
         }
         let shape = broadcast_shape(&self.shape, &other.shape).unwrap_or_else(|| {
             panic!(
@@ -345,16 +538,14 @@ impl Array {
         let sa = broadcast_strides(&self.shape, &shape);
         let sb = broadcast_strides(&other.shape, &shape);
         let mut data = Vec::with_capacity(numel(&shape));
-        for_each_offset(&shape, [&sa, &sb], |[i, j]| {
-            data.push(f(self.data[i], other.data[j]))
-        });
-        Array { shape, data }
+        for_each_offset(&shape, [&sa, &sb], |[i, j]| data.push(f(a[i], b[j])));
+        Array::cpu(shape, data)
     }
 
-    /// Adds `other` (same shape) into `self`.
+    /// Adds `other` (same shape, same device) into `self`.
     ///
     /// # Panics
-    /// Panics if the shapes differ.
+    /// Panics if the shapes or devices differ.
     #[track_caller]
     pub fn add_assign(&mut self, other: &Array) {
         assert_eq!(
@@ -362,7 +553,12 @@ impl Array {
             "add_assign: shapes {:?} and {:?} differ",
             self.shape, other.shape
         );
-        for (a, &b) in self.data.iter_mut().zip(&other.data) {
+        same_device("add_assign", self, other);
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            return crate::backend::cuda::add_assign(self, other);
+        }
+        for (a, &b) in self.host_mut().iter_mut().zip(other.host()) {
             *a += b;
         }
     }
@@ -382,16 +578,22 @@ impl Array {
             "sum_to: shape {target:?} does not broadcast to {:?}",
             self.shape
         );
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            return crate::backend::cuda::sum_to(self, target);
+        }
+        let data = self.host();
         let mut out = Array::zeros(target);
-        if out.data.len() == 1 {
-            out.data[0] = self.sum_all();
+        if out.len() == 1 {
+            out.host_mut()[0] = self.sum_all();
             return out;
         }
         // Common case: bias gradient, [N, F] -> [F] or [1, F].
         if numel(target) == *self.shape.last().unwrap_or(&1) && target.last() == self.shape.last() {
-            let f = out.data.len();
-            for row in self.data.chunks_exact(f) {
-                for (o, &v) in out.data.iter_mut().zip(row) {
+            let o = out.host_mut();
+            let f = o.len();
+            for row in data.chunks_exact(f) {
+                for (o, &v) in o.iter_mut().zip(row) {
                     *o += v;
                 }
             }
@@ -399,23 +601,40 @@ impl Array {
         }
         let st = broadcast_strides(target, &self.shape);
         let own = strides(&self.shape);
-        for_each_offset(&self.shape, [&own, &st], |[i, j]| {
-            out.data[j] += self.data[i]
-        });
+        let o = out.host_mut();
+        for_each_offset(&self.shape, [&own, &st], |[i, j]| o[j] += data[i]);
         out
     }
 
-    /// The sum of all elements, accumulated in `f64`.
+    /// The sum of all elements, accumulated in `f64` (read back to the host, which waits for
+    /// the GPU, for an array on a GPU).
+    #[track_caller]
     pub fn sum_all(&self) -> f32 {
-        self.data.iter().map(|&v| v as f64).sum::<f64>() as f32
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            return self.sum_all_array().to_host_vec()[0];
+        }
+        self.host().iter().map(|&v| v as f64).sum::<f64>() as f32
+    }
+
+    /// The sum of all elements as a 0-d array on this array's device (no host sync).
+    #[track_caller]
+    pub fn sum_all_array(&self) -> Array {
+        #[cfg(feature = "cuda")]
+        if let Storage::Cuda(_) = self.storage {
+            return crate::backend::cuda::sum_all(self);
+        }
+        Array::scalar(self.sum_all())
     }
 
     /// Reduces along `dim` with `f(acc, value)` starting from `init`; the dim is removed.
+    #[track_caller]
     pub fn reduce_dim(&self, dim: usize, init: f32, f: impl Fn(f32, f32) -> f32) -> Array {
+        let data = self.host();
         let (outer, n, inner) = split_at_dim(&self.shape, dim);
         let mut out = vec![init; outer * inner];
         for o in 0..outer {
-            let src = &self.data[o * n * inner..(o + 1) * n * inner];
+            let src = &data[o * n * inner..(o + 1) * n * inner];
             let dst = &mut out[o * inner..(o + 1) * inner];
             for row in src.chunks_exact(inner.max(1)).take(n) {
                 for (d, &v) in dst.iter_mut().zip(row) {
@@ -427,21 +646,23 @@ impl Array {
         if !shape.is_empty() {
             shape.remove(dim);
         }
-        Array { shape, data: out }
+        Array::cpu(shape, out)
     }
 
     /// Copies with dims `d0` and `d1` swapped.
+    #[track_caller]
     pub fn transpose(&self, d0: usize, d1: usize) -> Array {
         if d0 == d1 || self.ndim() < 2 {
             return self.clone();
         }
+        let data = self.host();
         let mut shape = self.shape.clone();
         shape.swap(d0, d1);
         let mut src = strides(&self.shape);
         src.swap(d0, d1);
-        let mut data = Vec::with_capacity(self.data.len());
-        for_each_offset(&shape, [&src], |[i]| data.push(self.data[i]));
-        Array { shape, data }
+        let mut out = Vec::with_capacity(data.len());
+        for_each_offset(&shape, [&src], |[i]| out.push(data[i]));
+        Array::cpu(shape, out)
     }
 
     /// Gives the value at a multi-index.
@@ -466,13 +687,35 @@ impl Array {
             );
             off += i * s;
         }
-        self.data[off]
+        self.host()[off]
+    }
+}
+
+/// Panics, as PyTorch does, when an op's operands are on two devices.
+#[track_caller]
+pub(crate) fn same_device(op: &str, a: &Array, b: &Array) {
+    let (da, db) = (a.device(), b.device());
+    if da != db {
+        panic!(
+            "{op}: expected all tensors to be on the same device, but found at least two \
+             devices, {da} and {db}"
+        );
     }
 }
 
 impl fmt::Debug for Array {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Array(shape={:?}, data={:?})", self.shape, self.data)
+        match &self.storage {
+            Storage::Cpu(d) => write!(f, "Array(shape={:?}, data={:?})", self.shape, d),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => write!(
+                f,
+                "Array(shape={:?}, device={}, data={:?})",
+                self.shape,
+                self.device(),
+                b.to_vec()
+            ),
+        }
     }
 }
 

@@ -6,10 +6,11 @@ pub mod shape;
 mod simd;
 
 pub use array::{gemm, Array, MatRef, PARALLEL_THRESHOLD};
-pub(crate) use array::{gemm_ex, relu_f32, Init};
+pub(crate) use array::{gemm_ex, relu_f32, same_device, Init};
 pub(crate) use simd::vectorized;
 
-use crate::autograd::Node;
+use crate::autograd::{Backward, Node};
+use crate::device::Device;
 use crate::rng::{with_global, Generator};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -192,9 +193,59 @@ impl Tensor {
         self.0.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The values in row-major order, as `tolist()` flattened.
+    /// The values in row-major order, as `tolist()` flattened (copied from the GPU for a
+    /// tensor on one, which waits for its queued work).
     pub fn to_vec(&self) -> Vec<f32> {
-        self.array().data().to_vec()
+        self.array().to_host_vec()
+    }
+
+    /// The device that holds the values, as `tensor.device`.
+    pub fn device(&self) -> Device {
+        self.array().device()
+    }
+
+    /// This tensor on `device`, as `tensor.to(device)`: the same handle when it is already
+    /// there, else a copy whose gradient flows back to this tensor's device.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::{Device, Tensor};
+    /// let x = Tensor::from_slice(&[1.0, 2.0], &[2]);
+    /// assert_eq!(x.to(&Device::Cpu).device(), Device::Cpu);
+    /// if let Ok(gpu) = Device::cuda(0) {
+    ///     let y = x.to(&gpu);
+    ///     assert_eq!(y.device(), gpu);
+    ///     assert_eq!(y.to_vec(), vec![1.0, 2.0]);
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    /// Panics if `device` cannot be used (check it first with [`Device::check`]).
+    #[track_caller]
+    pub fn to(&self, device: &Device) -> Tensor {
+        let from = self.device();
+        if from == *device {
+            return self.clone();
+        }
+        let moved = self.array().clone().to_device(device);
+        Tensor::from_op(moved, &[self], ToDeviceBackward(from))
+    }
+
+    /// Moves this tensor's values (and gradient) to `device` in place, keeping the handle
+    /// (as `module.to(device)` does to parameters).
+    pub(crate) fn move_to(&self, device: &Device) {
+        if self.device() == *device {
+            return;
+        }
+        {
+            let mut a = self.array_mut();
+            let moved = std::mem::replace(&mut *a, Array::scalar(0.0)).to_device(device);
+            *a = moved;
+        }
+        let mut g = lock(&self.0.grad);
+        if let Some(old) = g.take() {
+            *g = Some(old.to_device(device));
+        }
     }
 
     /// The value of a one-element tensor, as `item()`.
@@ -211,7 +262,7 @@ impl Tensor {
             a.shape(),
             a.len()
         );
-        a.data()[0]
+        a.to_host_vec()[0]
     }
 
     /// Whether gradients are recorded for this tensor.
@@ -349,7 +400,24 @@ impl Tensor {
             a.shape(),
             src.shape()
         );
+        let device = a.device();
+        if device.is_cuda() || src.device().is_cuda() {
+            // Values from any device land on this tensor's.
+            *a = src.clone().to_device(&device);
+            return;
+        }
         a.data_mut().copy_from_slice(src.data());
+    }
+}
+
+/// The gradient of a copy to another device: the same values, moved back.
+struct ToDeviceBackward(Device);
+impl Backward for ToDeviceBackward {
+    fn name(&self) -> &'static str {
+        "ToCopyBackward0"
+    }
+    fn backward(&self, _: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        vec![Some(grad.clone().to_device(&self.0))]
     }
 }
 
@@ -388,7 +456,10 @@ impl fmt::Display for Tensor {
             write!(f, "]")
         }
         write!(f, "tensor(")?;
-        rec(f, a.shape(), a.data(), 0)?;
+        rec(f, a.shape(), &a.to_host_vec(), 0)?;
+        if let Device::Cuda(o) = a.device() {
+            write!(f, ", device='cuda:{o}'")?;
+        }
         if let Some(name) = self.op_name() {
             write!(f, ", grad_fn=<{name}>")?;
         } else if self.requires_grad() {

@@ -137,6 +137,10 @@ pub fn cross_entropy(
         (0.0..=1.0).contains(&eps),
         "{OP}: label_smoothing must be between 0.0 and 1.0, got {eps}"
     );
+    #[cfg(feature = "cuda")]
+    if input.device().is_cuda() {
+        return cross_entropy_cuda(input, target, weight, reduction, eps);
+    }
     let x = input.array();
     let t = target.array();
     let (n, c, classes) = class_indices(OP, &x, &t);
@@ -175,6 +179,93 @@ pub fn cross_entropy(
         total_weight,
     };
     Tensor::from_op(out, &[input], backward)
+}
+
+/// [`cross_entropy`] on a GPU: one kernel per sample's row, one to reduce, one for the
+/// gradient. A target that is not a class index gives a NaN loss (checking it on the host
+/// would wait for the GPU at every step).
+#[cfg(feature = "cuda")]
+#[track_caller]
+fn cross_entropy_cuda(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+    eps: f32,
+) -> Tensor {
+    use crate::backend::cuda;
+    let (x, t) = (input.array(), target.array());
+    crate::tensor::same_device("cross_entropy", &x, &t);
+    assert!(
+        x.ndim() == 2 && t.shape() == [x.shape()[0]],
+        "cross_entropy: on a GPU, input must be [N, C] and target [N], got {:?} and {:?}",
+        x.shape(),
+        t.shape()
+    );
+    let c = x.shape()[1];
+    let (w, w_all) = match weight {
+        Some(w) => {
+            let w = w.array();
+            assert_eq!(
+                w.shape(),
+                [c],
+                "cross_entropy: weight {:?} does not match {c} classes",
+                w.shape()
+            );
+            crate::tensor::same_device("cross_entropy", &x, &w);
+            let all: f32 = w.to_host_vec().iter().sum();
+            (w.clone(), all)
+        }
+        None => (Array::full_on(&[c], 1.0, &x.device()), c as f32),
+    };
+    let r = match reduction {
+        Reduction::None => 0,
+        Reduction::Sum => 1,
+        Reduction::Mean => 2,
+    };
+    let (out, stats, total_weight) = cuda::cross_entropy_forward(&x, &t, &w, eps, r);
+    let backward = CrossEntropyCudaBackward {
+        target: t.clone(),
+        weight: w,
+        stats,
+        total_weight,
+        reduction: r,
+        eps,
+        w_all,
+    };
+    drop((x, t));
+    Tensor::from_op(out, &[input], backward)
+}
+
+#[cfg(feature = "cuda")]
+struct CrossEntropyCudaBackward {
+    target: Array,
+    weight: Array,
+    stats: Array,
+    total_weight: cudarc::driver::CudaSlice<f64>,
+    reduction: i32,
+    eps: f32,
+    w_all: f32,
+}
+#[cfg(feature = "cuda")]
+impl Backward for CrossEntropyCudaBackward {
+    fn name(&self) -> &'static str {
+        "CrossEntropyLossBackward"
+    }
+    fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        let x = inputs[0].array();
+        vec![Some(crate::backend::cuda::cross_entropy_backward(
+            &x,
+            &self.target,
+            &self.weight,
+            &self.stats,
+            grad,
+            &self.total_weight,
+            self.reduction,
+            self.eps,
+            self.w_all,
+        ))]
+    }
 }
 
 /// d ℓᵢ/d xᵢ = uᵢ·[(1 − ε)·w[yᵢ]·(pᵢ − onehot(yᵢ)) + (ε/C)·(W·pᵢ − w)], with

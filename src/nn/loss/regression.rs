@@ -59,6 +59,15 @@ impl<F: Fn(f32) -> f32 + Send + Sync> Backward for DifferenceLossBackward<F> {
     }
 }
 
+/// Reduces per-element losses built from tensor ops (the GPU path).
+fn reduce_tensor(losses: Tensor, reduction: Reduction) -> Tensor {
+    match reduction {
+        Reduction::None => losses,
+        Reduction::Mean => losses.mean(),
+        Reduction::Sum => losses.sum(),
+    }
+}
+
 /// Mean squared error `ℓ = (x − y)²`, as `F.mse_loss`.
 ///
 /// # Examples
@@ -75,6 +84,12 @@ impl<F: Fn(f32) -> f32 + Send + Sync> Backward for DifferenceLossBackward<F> {
 /// Panics if `input` and `target` have different shapes.
 #[track_caller]
 pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    if input.device().is_cuda() {
+        // On a GPU, from tensor ops (each a kernel): d = x − y, then d·d reduced.
+        check_same_shape("mse_loss", &input.array(), &target.array());
+        let d = input - target;
+        return reduce_tensor(&d * &d, reduction);
+    }
     // dℓ/dx = 2(x − y)
     difference_loss(
         ("mse_loss", "MseLossBackward0"),
@@ -102,6 +117,10 @@ pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor
 /// Panics if `input` and `target` have different shapes.
 #[track_caller]
 pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    if input.device().is_cuda() {
+        check_same_shape("l1_loss", &input.array(), &target.array());
+        return reduce_tensor((input - target).abs(), reduction);
+    }
     // dℓ/dx = sign(x − y), 0 at x = y
     difference_loss(
         ("l1_loss", "L1LossBackward0"),

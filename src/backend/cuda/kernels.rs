@@ -1,0 +1,250 @@
+//! The CUDA C source of every kernel, compiled once per process by NVRTC.
+//!
+//! Elementwise kernels are generated from the named ops' expressions ([`UnaryOp`],
+//! [`BinaryOp`]); reductions, the fused cross-entropy and the optimizer updates are written
+//! out below. Every kernel is sized by the data and sums in a fixed order (no atomics), so two
+//! runs on one GPU give identical bits.
+
+use crate::backend::{BinaryOp, UnaryOp};
+
+/// Helpers, written as the CPU functions are (`ops/activation.rs`).
+const PRELUDE: &str = r#"
+typedef unsigned long long u64;
+#define MAX_DIMS 6
+struct Bcast { int ndim; u64 shape[MAX_DIMS]; u64 sa[MAX_DIMS]; u64 sb[MAX_DIMS]; };
+struct Reduce { int ndim; u64 shape[MAX_DIMS]; u64 stride[MAX_DIMS]; u64 reduced; };
+
+__device__ __forceinline__ float sigmoidf(float x) {
+    if (x >= 0.f) return 1.f / (1.f + expf(-x));
+    float e = expf(x);
+    return e / (1.f + e);
+}
+__device__ __forceinline__ float gelu_exact(float xf) {
+    double x = xf;
+    return (float)(0.5 * x * (1.0 + erf(x * 0.7071067811865476)));
+}
+__device__ __forceinline__ float gelu_grad(float xf) {
+    double x = xf;
+    double cdf = 0.5 * (1.0 + erf(x * 0.7071067811865476));
+    double pdf = 0.3989422804014327 * exp(-0.5 * x * x);
+    return (float)(cdf + x * pdf);
+}
+#define GRID_LOOP(i, n) for (u64 i = blockIdx.x * (u64)blockDim.x + threadIdx.x; i < (n); i += (u64)gridDim.x * blockDim.x)
+
+extern "C" __global__ void fill(float* y, u64 n, float v) { GRID_LOOP(i, n) y[i] = v; }
+extern "C" __global__ void add_assign(float* y, const float* x, u64 n) { GRID_LOOP(i, n) y[i] += x[i]; }
+extern "C" __global__ void fill_rows(float* y, const float* bias, u64 rows, u64 cols) {
+    GRID_LOOP(i, rows * cols) y[i] = bias[i % cols];
+}
+
+// y[j] = sum of x over the reduced dims, in row-major order of those dims (as the CPU loop).
+extern "C" __global__ void sum_reduce(const float* x, float* y, u64 n_out, Reduce r) {
+    GRID_LOOP(j, n_out) {
+        u64 base = 0, rest = j, count = 1;
+        for (int d = r.ndim - 1; d >= 0; --d) {
+            if ((r.reduced >> d) & 1) { count *= r.shape[d]; continue; }
+            base += (rest % r.shape[d]) * r.stride[d];
+            rest /= r.shape[d];
+        }
+        float acc = 0.f;
+        for (u64 k = 0; k < count; ++k) {
+            u64 off = base, q = k;
+            for (int d = r.ndim - 1; d >= 0; --d) {
+                if (!((r.reduced >> d) & 1)) continue;
+                off += (q % r.shape[d]) * r.stride[d];
+                q /= r.shape[d];
+            }
+            acc += x[off];
+        }
+        y[j] = acc;
+    }
+}
+
+// One block: the sum of x in double precision, in a fixed order; y[0] = (float)sum * scale.
+extern "C" __global__ void sum_all(const float* x, float* y, u64 n, float scale) {
+    __shared__ double part[1024];
+    double acc = 0.0;
+    for (u64 i = threadIdx.x; i < n; i += blockDim.x) acc += (double)x[i];
+    part[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) y[0] = (float)part[0] * scale;
+}
+
+// Cross-entropy, one thread per sample: the loss, the weight of its class, and (max, log-sum).
+extern "C" __global__ void ce_rows(const float* x, const float* target, const float* w,
+                                   u64 n, u64 c, float eps, float* loss, float* wy, float* stats) {
+    GRID_LOOP(i, n) {
+        const float* row = x + i * c;
+        float t = target[i];
+        if (!(t >= 0.f && t < (float)c && t == floorf(t))) {
+            loss[i] = __int_as_float(0x7fc00000); wy[i] = 0.f; stats[2 * i] = 0.f; stats[2 * i + 1] = 0.f;
+            continue;
+        }
+        u64 y = (u64)t;
+        float m = __int_as_float(0xff800000);  // −∞
+        for (u64 k = 0; k < c; ++k) m = fmaxf(m, row[k]);
+        double sum = 0.0;
+        for (u64 k = 0; k < c; ++k) sum += (double)expf(row[k] - m);
+        float log_sum = logf((float)sum);
+        float nll = -w[y] * ((row[y] - m) - log_sum);
+        float l = nll;
+        if (eps > 0.f) {
+            double smooth = 0.0;
+            for (u64 k = 0; k < c; ++k) smooth += (double)(-(w[k] * ((row[k] - m) - log_sum)));
+            l = (1.f - eps) * nll + eps / (float)c * (float)smooth;
+        }
+        loss[i] = l; wy[i] = w[y]; stats[2 * i] = m; stats[2 * i + 1] = log_sum;
+    }
+}
+
+// One block: out[0] = Σ loss (reduction 1, sum) or Σ loss / Σ wy (reduction 2, mean), both in
+// double; tw[0] = Σ wy.
+extern "C" __global__ void ce_reduce(const float* loss, const float* wy, u64 n, int reduction,
+                                     float* out, double* tw) {
+    __shared__ double sl[512];
+    __shared__ double sw[512];
+    double a = 0.0, b = 0.0;
+    for (u64 i = threadIdx.x; i < n; i += blockDim.x) { a += (double)loss[i]; b += (double)wy[i]; }
+    sl[threadIdx.x] = a; sw[threadIdx.x] = b;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) { sl[threadIdx.x] += sl[threadIdx.x + s]; sw[threadIdx.x] += sw[threadIdx.x + s]; }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        out[0] = reduction == 2 ? (float)(sl[0] / sw[0]) : (float)sl[0];
+        tw[0] = sw[0];
+    }
+}
+
+extern "C" __global__ void ce_backward(const float* x, const float* target, const float* w,
+                                       const float* stats, const float* grad, const double* tw,
+                                       int reduction, float eps, float w_all, u64 n, u64 c, float* g) {
+    GRID_LOOP(idx, n * c) {
+        u64 i = idx / c, k = idx % c;
+        float u = reduction == 0 ? grad[i] : (reduction == 1 ? grad[0] : (float)((double)grad[0] / tw[0]));
+        float t = target[i];
+        if (!(t >= 0.f && t < (float)c && t == floorf(t))) { g[idx] = __int_as_float(0x7fc00000); continue; }
+        u64 y = (u64)t;
+        float m = stats[2 * i], log_sum = stats[2 * i + 1];
+        float wy = (1.f - eps) * w[y];
+        float smooth = eps / (float)c;
+        float p = expf((x[idx] - m) - log_sum);
+        float onehot = k == y ? 1.f : 0.f;
+        float d = wy * (p - onehot);
+        if (eps > 0.f) d += smooth * (w_all * p - w[k]);
+        g[idx] = u * d;
+    }
+}
+
+// SGD (optim/sgd.rs): wd_on, first, nesterov and momentum_on are uniform per launch.
+extern "C" __global__ void sgd_step(float* p, const float* g, float* b, u64 n, float sign,
+                                    float wd, float mu, float one_minus_damp, float neg_lr,
+                                    int wd_on, int momentum_on, int first, int nesterov) {
+    GRID_LOOP(j, n) {
+        float d = g[j] * sign;
+        if (wd_on) d += wd * p[j];
+        if (!momentum_on) { p[j] += neg_lr * d; continue; }
+        float bn = first ? d : b[j] * mu + one_minus_damp * d;
+        b[j] = bn;
+        float step = nesterov ? d + mu * bn : bn;
+        p[j] += neg_lr * step;
+    }
+}
+
+// Adam and AdamW (optim/adam.rs): wd_mode 0 none, 1 L2, 2 decoupled; vmax is null without
+// AMSGrad; lerp's formula switches at |weight| = 0.5 as torch.lerp.
+extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, float* vmax,
+                                     u64 n, float sign, float wd, float decay, float w,
+                                     float beta2, float one_minus_beta2, float eps,
+                                     float neg_step_size, float bc2_sqrt, int wd_mode) {
+    GRID_LOOP(j, n) {
+        float pj = p[j];
+        float d = g[j] * sign;
+        if (wd_mode == 1) d += wd * pj;
+        else if (wd_mode == 2) pj *= decay;
+        float mj = m[j];
+        float mn = fabsf(w) < 0.5f ? mj + w * (d - mj) : d - (d - mj) * (1.f - w);
+        float vn = v[j] * beta2 + (one_minus_beta2 * d) * d;
+        m[j] = mn; v[j] = vn;
+        float second = vn;
+        if (vmax) {
+            float x = vmax[j];
+            x = (vn > x || isnan(vn)) ? vn : x;
+            vmax[j] = x; second = x;
+        }
+        float denom = sqrtf(second) / bc2_sqrt + eps;
+        pj += (neg_step_size * mn) / denom;
+        p[j] = pj;
+    }
+}
+"#;
+
+/// Compiles [`source`] to PTX. No fused multiply-adds: the same roundings as the CPU's
+/// separate `*` and `+`.
+pub(super) fn compile() -> Result<cudarc::nvrtc::Ptx, cudarc::nvrtc::CompileError> {
+    let opts = cudarc::nvrtc::CompileOptions {
+        fmad: Some(false),
+        // 177: a variable declared but never used (`a` in `SecondDiv`).
+        options: vec!["-diag-suppress=177".into()],
+        ..Default::default()
+    };
+    cudarc::nvrtc::compile_ptx_with_opts(source(), opts)
+}
+
+/// The whole source: the prelude, then one kernel per named op.
+pub(super) fn source() -> String {
+    let mut s = String::from(PRELUDE);
+    for op in UnaryOp::all() {
+        let (name, expr, _) = op.cuda();
+        s.push_str(&format!(
+            "extern \"C\" __global__ void {name}(const float* xs, float* y, u64 n, float p0, float p1) \
+             {{ GRID_LOOP(i, n) {{ float x = xs[i]; y[i] = {expr}; }} }}\n"
+        ));
+    }
+    for op in BinaryOp::all() {
+        let (name, expr, _) = op.cuda();
+        s.push_str(&format!(
+            "extern \"C\" __global__ void {name}(const float* as, const float* bs, float* y, u64 n, \
+             float p0, float p1, Bcast bc) {{ GRID_LOOP(i, n) {{ u64 ia = i, ib = i; \
+             if (bc.ndim > 0) {{ u64 r = i; ia = 0; ib = 0; for (int d = bc.ndim - 1; d >= 0; --d) \
+             {{ u64 q = r % bc.shape[d]; r /= bc.shape[d]; ia += q * bc.sa[d]; ib += q * bc.sb[d]; }} }} \
+             float a = as[ia], b = bs[ib]; y[i] = {expr}; }} }}\n"
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    /// The kernels compile wherever NVRTC loads, GPU or not (`.ci/run` installs it from PyPI
+    /// and sets `BACKPROP_REQUIRE_NVRTC`, so that CI catches a kernel that does not compile).
+    #[test]
+    fn kernels_compile_with_nvrtc() {
+        // SAFETY: only tries to open the shared library.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            assert!(
+                std::env::var_os("BACKPROP_REQUIRE_NVRTC").is_none(),
+                "BACKPROP_REQUIRE_NVRTC is set but libnvrtc could not be loaded"
+            );
+            eprintln!("skipped: NVRTC not found");
+            return;
+        }
+        let ptx = super::compile().unwrap_or_else(|e| panic!("{e:?}"));
+        let text = ptx.to_src();
+        for name in [
+            "fill",
+            "sum_reduce",
+            "ce_rows",
+            "adam_step",
+            "u_Relu",
+            "b_SiluGrad",
+        ] {
+            assert!(text.contains(name), "kernel {name} missing from the PTX");
+        }
+    }
+}
