@@ -1,16 +1,18 @@
 //! backprop's side of the GPU benchmark: the workloads of `../shared/bench/torch_cuda_bench.py`
-//! (xor, mnist, wide, inference, huge) on a CUDA device, timed the same way (warm-up, then
+//! (xor, advanced, mnist, wide, inference, huge) on a CUDA device, timed the same way (warm-up, then
 //! `reps` blocks of `steps` steps, each block ending with a device synchronize), one JSON line
 //! each: `workload`, `mode`, `median_s`, `min_s`, `max_s`, `tflops_median`, `gpu_mem_used_mib`.
 //!
 //! ```text
-//! cargo run --release --features cuda --example cuda_bench -- [--workloads xor,mnist,wide,inference,huge] [--tf32]
+//! cargo run --release --features cuda --example cuda_bench -- [--workloads xor,advanced,mnist,wide,inference,huge] [--tf32]
 //! ```
 //! `gpu_mem_used_mib` is the driver's figure for the whole device after the run (context and
 //! cuBLAS workspace included), not PyTorch's `max_memory_allocated`.
 
 use backprop::nn::{CrossEntropyLoss, MSELoss, Mlp, MlpConfig, Module};
-use backprop::optim::{Adam, AdamConfig, Optimizer, SGDConfig, SGD};
+use backprop::optim::{
+    clip_grad_norm, Adam, AdamConfig, LRScheduler, Optimizer, SGDConfig, StepLR, SGD,
+};
 use backprop::rng::Generator;
 use backprop::{manual_seed, no_grad, Device, Tensor};
 use std::time::Instant;
@@ -25,7 +27,7 @@ fn main() {
         .iter()
         .position(|a| a == "--workloads")
         .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| "xor,mnist,wide,inference,huge".into());
+        .unwrap_or_else(|| "xor,advanced,mnist,wide,inference,huge".into());
     let tf32 = args.iter().any(|a| a == "--tf32");
     let dev = match Device::cuda(0) {
         Ok(d) => d,
@@ -45,13 +47,18 @@ fn bench(name: &str, dev: &Device, mode: &str) {
     let mut g = Generator::new(1234);
     let (sizes, batch, rows): (&[usize], usize, usize) = match name {
         "xor" => (&[2, 4, 4, 1], 4, 4),
+        "advanced" => (&[2, 32, 16, 1], 4, 4),
         "mnist" => (&[784, 256, 128, 10], 128, 60_000),
         "inference" => (&[784, 256, 128, 10], 10_000, 10_000),
         "wide" => (&[1024, 4096, 4096, 1024], 512, 512),
         "huge" => (&[4096, 8192, 8192, 4096], 4096, 4096),
         other => panic!("unknown workload {other}"),
     };
-    let mut model = Mlp::new(&MlpConfig::new(sizes));
+    let mut config = MlpConfig::new(sizes);
+    if name == "advanced" {
+        (config.batch_norm, config.dropout) = (true, 0.5);
+    }
+    let mut model = Mlp::new(&config);
     model.to(dev);
     let flops_fwd: f64 = sizes
         .windows(2)
@@ -59,7 +66,7 @@ fn bench(name: &str, dev: &Device, mode: &str) {
         .sum::<f64>()
         * batch as f64;
     let (warm, reps, steps) = match name {
-        "xor" => (200, 7, 1000),
+        "xor" | "advanced" => (200, 7, 1000),
         "mnist" => (50, 5, rows / batch),
         "inference" => (5, 7, 50),
         "wide" => (5, 7, 50),
@@ -76,7 +83,7 @@ fn bench(name: &str, dev: &Device, mode: &str) {
         time(&mut run, warm, reps, steps, dev)
     } else {
         let out = *sizes.last().unwrap();
-        let batches: Vec<(Tensor, Tensor)> = if name == "xor" {
+        let batches: Vec<(Tensor, Tensor)> = if sizes[0] == 2 {
             let x = Tensor::from_slice(&[0., 0., 0., 1., 1., 0., 1., 1.], &[4, 2]).to(dev);
             let y = Tensor::from_slice(&[0., 1., 1., 0.], &[4, 1]).to(dev);
             vec![(x, y)]
@@ -131,6 +138,8 @@ fn bench(name: &str, dev: &Device, mode: &str) {
             ),
         };
         let (ce, mse) = (CrossEntropyLoss::new(), MSELoss::new());
+        let mut sched = (name == "advanced").then(|| StepLR::new(opt.as_mut(), 500, 0.1).unwrap());
+        let params = model.parameters();
         let mut step = 0usize;
         let mut run = |k: usize| {
             for _ in 0..k {
@@ -144,7 +153,13 @@ fn bench(name: &str, dev: &Device, mode: &str) {
                     mse.forward(&pred, y)
                 };
                 loss.backward();
+                if sched.is_some() {
+                    clip_grad_norm(&params, 1.0, 2.0);
+                }
                 opt.step();
+                if let Some(s) = sched.as_mut() {
+                    s.step(opt.as_mut());
+                }
             }
         };
         time(&mut run, warm, reps, steps, dev)

@@ -120,6 +120,8 @@ unary_ops! {
     DivScalar { s }: |x| x / s, "(x / p0)";
     /// `s / x`.
     RdivScalar { s }: |x| s / x, "(p0 / x)";
+    /// `min(max(x, lo), hi)` (PyTorch's order), NaN kept.
+    Clamp { lo, hi }: |x| if x.is_nan() { x } else { x.max(lo).min(hi) }, "(isnan(x) ? x : fminf(fmaxf(x, p0), p1))";
     /// `eˣ`.
     Exp: |x| x.exp(), "expf(x)";
     /// Natural logarithm.
@@ -143,6 +145,16 @@ binary_ops! {
     SecondDiv { s }: |_a, b| b / s, "(b / p0)";
     /// `−a · b` (the last factor of a quotient's gradient).
     NegMul: |a, b| -a * b, "(-a * b)";
+    /// Binary cross-entropy on a logit `a` with target `b`: `(1 − y)·x − log σ(x)`.
+    BceLogits: |x, y| (1.0 - y) * x - crate::ops::log_sigmoid(x), "((1.f - b) * a - log_sigmoidf(a))";
+    /// `σ(a) − b` (the logit's gradient of binary cross-entropy).
+    SigmoidMinus: |x, y| sigmoid_f32(x) - y, "(sigmoidf(a) - b)";
+    /// Sqrt's gradient from the output `o`: `g / (2o)`.
+    SqrtGrad: |g, o| g / (2.0 * o), "(a / (2.f * b))";
+    /// Abs's gradient from the input `x`: `g·sign(x)`, 0 at 0.
+    AbsGrad: |g, x| if x > 0.0 { g } else if x < 0.0 { -g } else { 0.0 }, "(b > 0.f ? a : (b < 0.f ? -a : 0.f))";
+    /// Clamp's gradient from the input `x`: `g` inside `[lo, hi]`, else 0.
+    ClampGrad { lo, hi }: |g, x| if x >= lo && x <= hi { g } else { 0.0 }, "((b >= p0 && b <= p1) ? a : 0.f)";
     /// ReLU's gradient from the output: `a` (the gradient) where `b` (the output) `> 0`.
     ReluGrad: |g, o| if o <= 0.0 { 0.0 } else { g }, "(b <= 0.f ? 0.f : a)";
     /// Sigmoid's gradient from the output `s`: `g·s·(1 − s)`.

@@ -2,6 +2,8 @@
 //! The layer (options, running statistics, names, printing) lives here; the fused ops with
 //! their backward passes in `batchnorm/functional.rs`.
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod functional;
 
 use super::module::{py_bool, py_float, Entry, Module};
@@ -166,6 +168,39 @@ impl BatchNorm1d {
     }
 }
 
+#[cfg(feature = "cuda")]
+impl BatchNorm1d {
+    /// [`Module::forward`] on a GPU: the same modes, the statistics kept on the device.
+    #[track_caller]
+    fn forward_cuda(&self, x: &Tensor, shape: &[usize]) -> Tensor {
+        let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
+        match (&self.running_mean, &self.running_var) {
+            (Some(rm), Some(rv)) if !self.training => cuda::eval(x, rm, rv, w, b, self.eps),
+            _ => {
+                let (n, _, l) = layout(shape);
+                assert!(
+                    n * l > 1,
+                    "Expected more than 1 value per channel when training, got input size torch.Size({shape:?})"
+                );
+                let (out, mean, var) = cuda::train(x, w, b, self.eps);
+                if let (true, Some(rm), Some(rv), Some(nbt)) = (
+                    self.training,
+                    &self.running_mean,
+                    &self.running_var,
+                    &self.num_batches_tracked,
+                ) {
+                    let tracked = nbt.fetch_add(1, Ordering::Relaxed) + 1;
+                    let factor = self.momentum.unwrap_or(1.0 / tracked as f64);
+                    let count = n * l;
+                    let unbias = count as f64 / (count - 1) as f64;
+                    cuda::update_running(rm, rv, &mean, &var, factor, unbias);
+                }
+                out
+            }
+        }
+    }
+}
+
 impl Module for BatchNorm1d {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -181,6 +216,10 @@ impl Module for BatchNorm1d {
             self.num_features
         );
         let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
+        #[cfg(feature = "cuda")]
+        if x.device().is_cuda() {
+            return self.forward_cuda(x, &shape);
+        }
         match (&self.running_mean, &self.running_var) {
             (Some(rm), Some(rv)) if !self.training => batch_norm_eval(x, rm, rv, w, b, self.eps),
             _ => {

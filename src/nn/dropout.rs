@@ -60,6 +60,17 @@ impl Module for Dropout {
         if !self.training || self.p == 0.0 {
             return x.clone();
         }
+        #[cfg(feature = "cuda")]
+        if x.device().is_cuda() {
+            // On a GPU the mask is drawn there, from one seed taken from the global generator
+            // (so a seeded run repeats on the same GPU; the draws differ from the CPU's).
+            let seed = with_global(|g| g.next_u64());
+            let xa = x.array();
+            let mask = crate::backend::cuda::dropout_mask(&xa, self.p, seed);
+            let out = xa.binary(&mask, crate::BinaryOp::Mul, "dropout");
+            drop(xa);
+            return Tensor::from_op(out, &[x], DropoutBackward(mask));
+        }
         let n = x.numel();
         let mask = if self.p == 1.0 {
             vec![0.0; n]
@@ -98,7 +109,11 @@ impl Backward for DropoutBackward {
     }
 
     fn backward(&self, _: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(&self.0, |g, m| g * m))]
+        vec![Some(grad.binary(
+            &self.0,
+            crate::BinaryOp::Mul,
+            "dropout_backward",
+        ))]
     }
 }
 

@@ -18,6 +18,7 @@
 
 use crate::tensor::shape::broadcast_shape;
 use crate::tensor::Array;
+use crate::BinaryOp;
 use std::fmt;
 use std::str::FromStr;
 
@@ -84,6 +85,15 @@ impl FromStr for Reduction {
 
 /// Applies `reduction` to per-element losses (sums in `f64`).
 fn reduce(loss: Array, reduction: Reduction) -> Array {
+    #[cfg(feature = "cuda")]
+    if loss.device().is_cuda() {
+        return match reduction {
+            Reduction::None => loss,
+            // The same as below: a sum in f64, divided in f64, rounded once.
+            Reduction::Sum => crate::backend::cuda::sum_div(&loss, 1.0),
+            Reduction::Mean => crate::backend::cuda::sum_div(&loss, loss.len() as f64),
+        };
+    }
     match reduction {
         Reduction::None => loss,
         Reduction::Sum => Array::scalar(loss.sum_all()),
@@ -97,6 +107,18 @@ fn reduce(loss: Array, reduction: Reduction) -> Array {
 /// The gradient reaching each element's loss: `grad` itself for `None`, else the scalar `grad`
 /// (divided by the element count for `Mean`) spread over `shape`.
 fn upstream(grad: &Array, reduction: Reduction, shape: &[usize]) -> Array {
+    if grad.device().is_cuda() && reduction != Reduction::None {
+        let n = match reduction {
+            Reduction::Mean => shape.iter().product::<usize>() as f32,
+            _ => 1.0,
+        };
+        let zeros = Array::full_on(shape, 0.0, &grad.device());
+        return zeros.binary(
+            &grad.clone().into_shape(&[]),
+            BinaryOp::SecondDiv { s: n },
+            "loss",
+        );
+    }
     match reduction {
         Reduction::None => grad.clone(),
         Reduction::Sum => Array::full(shape, grad.data()[0]),
@@ -125,7 +147,8 @@ fn expand_weight(op: &str, what: &str, w: &Array, shape: &[usize]) -> Array {
         "{op}: {what} of shape {:?} does not broadcast to the input's shape {shape:?}",
         w.shape()
     );
-    Array::zeros(shape).broadcast_zip(w, op, |_, w| w)
+    let zeros = Array::full_on(shape, 0.0, &w.device());
+    zeros.binary(w, BinaryOp::SecondDiv { s: 1.0 }, op)
 }
 
 #[cfg(test)]

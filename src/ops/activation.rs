@@ -14,6 +14,11 @@ pub(crate) fn sigmoid_f32(x: f32) -> f32 {
     }
 }
 
+/// `log σ(x) = min(x, 0) − log(1 + e^(−|x|))`, finite for every finite x.
+pub(crate) fn log_sigmoid(x: f32) -> f32 {
+    x.min(0.0) - (-x.abs()).exp().ln_1p()
+}
+
 const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// 1/√(2π)
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;

@@ -116,14 +116,7 @@ impl Tensor {
             min.unwrap_or(f32::NEG_INFINITY),
             max.unwrap_or(f32::INFINITY),
         );
-        let out = self.array().map(|v| {
-            if v.is_nan() {
-                v
-            } else {
-                // PyTorch applies min then max: min(max(v, lo), hi).
-                v.max(lo).min(hi)
-            }
-        });
+        let out = self.array().unary(UnaryOp::Clamp { lo, hi });
         Tensor::from_op(out, &[self], ClampBackward(lo, hi))
     }
 }
@@ -303,7 +296,7 @@ impl Backward for SqrtBackward {
         "SqrtBackward0"
     }
     fn backward(&self, _: &[Tensor], out: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(out, |g, o| g / (2.0 * o)))]
+        vec![Some(grad.binary(out, BinaryOp::SqrtGrad, "sqrt_backward"))]
     }
 }
 
@@ -314,15 +307,11 @@ impl Backward for AbsBackward {
         "AbsBackward0"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
-            if x > 0.0 {
-                g
-            } else if x < 0.0 {
-                -g
-            } else {
-                0.0
-            }
-        }))]
+        vec![Some(grad.binary(
+            &inputs[0].array(),
+            BinaryOp::AbsGrad,
+            "abs_backward",
+        ))]
     }
 }
 
@@ -333,14 +322,11 @@ impl Backward for ClampBackward {
         "ClampBackward1"
     }
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
-        let (lo, hi) = (self.0, self.1);
-        vec![Some(grad.zip_map(&inputs[0].array(), |g, x| {
-            if x >= lo && x <= hi {
-                g
-            } else {
-                0.0
-            }
-        }))]
+        let op = BinaryOp::ClampGrad {
+            lo: self.0,
+            hi: self.1,
+        };
+        vec![Some(grad.binary(&inputs[0].array(), op, "clamp_backward"))]
     }
 }
 

@@ -9,4 +9,4 @@ mod reduce;
 mod shape;
 mod softmax;
 
-pub(crate) use activation::{gelu_f32, gelu_grad, sigmoid_f32};
+pub(crate) use activation::{gelu_f32, gelu_grad, log_sigmoid, sigmoid_f32};

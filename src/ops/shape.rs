@@ -127,6 +127,23 @@ impl Tensor {
         let a = self.array();
         let d = resolve_dim("index_select", dim, a.ndim());
         let (outer, n, inner) = split_at_dim(a.shape(), d);
+        #[cfg(feature = "cuda")]
+        if a.device().is_cuda() {
+            if let Some(&i) = indices.iter().find(|&&i| i >= n) {
+                panic!("index_select: index {i} is out of bounds for dim {d} with size {n}");
+            }
+            let mut shape = a.shape().to_vec();
+            if !shape.is_empty() {
+                shape[d] = indices.len();
+            }
+            let out = crate::backend::cuda::gather(&a, (outer, n, inner), indices, &shape);
+            drop(a);
+            let backward = IndexSelectBackward {
+                dim: d,
+                indices: indices.to_vec(),
+            };
+            return Tensor::from_op(out, &[self], backward);
+        }
         let mut data = Vec::with_capacity(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
@@ -272,6 +289,16 @@ impl Backward for IndexSelectBackward {
     fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
         let shape = inputs[0].shape();
         let (outer, n, inner) = split_at_dim(&shape, self.dim);
+        #[cfg(feature = "cuda")]
+        if grad.device().is_cuda() {
+            let dims = (outer, n, inner);
+            return vec![Some(crate::backend::cuda::scatter(
+                grad,
+                dims,
+                &self.indices,
+                &shape,
+            ))];
+        }
         let k = self.indices.len();
         let mut g = Array::zeros(&shape);
         let out = g.data_mut();

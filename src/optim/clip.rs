@@ -75,6 +75,10 @@ fn sum_of_squares(values: &[f32]) -> f64 {
 /// ```
 #[doc(alias = "clip_grad_norm_")]
 pub fn clip_grad_norm(params: &[Tensor], max_norm: f64, norm_type: f64) -> f64 {
+    #[cfg(feature = "cuda")]
+    if let Some(total) = clip_grad_norm_cuda(params, max_norm, norm_type) {
+        return total;
+    }
     let norms: Vec<f32> = params
         .iter()
         .filter_map(|p| p.with_grad(|g| g.map(|g| vector_norm(g.data(), norm_type))))
@@ -99,6 +103,33 @@ pub fn clip_grad_norm(params: &[Tensor], max_norm: f64, norm_type: f64) -> f64 {
         }
     }
     total as f64
+}
+
+/// [`clip_grad_norm`] for gradients on a GPU (all on one, 2-norm): the norm and the clipping
+/// run there; reading the total back waits for the GPU. `None` when the gradients are on the
+/// CPU (or there are none).
+///
+/// # Panics
+/// Panics for a norm other than 2 on a GPU, or gradients on two devices.
+#[cfg(feature = "cuda")]
+#[track_caller]
+fn clip_grad_norm_cuda(params: &[Tensor], max_norm: f64, norm_type: f64) -> Option<f64> {
+    let mut guards: Vec<_> = params.iter().map(|p| p.grad_mut()).collect();
+    let mut grads: Vec<&mut crate::Array> = guards.iter_mut().filter_map(|g| g.as_mut()).collect();
+    let device = grads.first()?.device();
+    if !device.is_cuda() {
+        return None;
+    }
+    assert!(
+        grads.iter().all(|g| g.device() == device),
+        "clip_grad_norm: expected all gradients to be on the same device ({device})"
+    );
+    assert!(
+        norm_type == 2.0,
+        "clip_grad_norm: on a GPU only norm_type 2.0 is implemented, got {norm_type}"
+    );
+    let total = crate::backend::cuda::clip_grad_norm(&mut grads, max_norm as f32);
+    Some(total.to_host_vec()[0] as f64)
 }
 
 /// Clamps every gradient element of `params` to `[-clip_value, clip_value]`, as

@@ -145,11 +145,34 @@ impl RMSprop {
         for_each_with_grad(&self.params, "RMSprop", |i, p, g| {
             let st = states[i].get_or_insert_with(|| RMSpropState {
                 step: 0.0,
-                square_avg: Array::zeros(p.shape()),
-                momentum_buffer: (c.momentum > 0.0).then(|| Array::zeros(p.shape())),
-                grad_avg: c.centered.then(|| Array::zeros(p.shape())),
+                square_avg: p.zeros_like(),
+                momentum_buffer: (c.momentum > 0.0).then(|| p.zeros_like()),
+                grad_avg: c.centered.then(|| p.zeros_like()),
             });
             st.step += 1.0;
+            super::follow(&mut st.square_avg, p);
+            for b in [st.momentum_buffer.as_mut(), st.grad_avg.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                super::follow(b, p);
+            }
+            #[cfg(feature = "cuda")]
+            if p.device().is_cuda() {
+                let args = crate::backend::cuda::RmsArgs {
+                    sign: k.sign,
+                    alpha: k.alpha,
+                    one_minus_alpha: k.one_minus_alpha,
+                    wd: k.wd,
+                    eps: k.eps,
+                    mu: k.mu,
+                    neg_lr: k.neg_lr,
+                    wd_on: flags.wd,
+                };
+                let (ga, b) = (st.grad_avg.as_mut(), st.momentum_buffer.as_mut());
+                crate::backend::cuda::rmsprop_step(p, g, &mut st.square_avg, ga, b, &args);
+                return;
+            }
             let n = p.len();
             let (p, g) = (p.data_mut(), &g.data()[..n]);
             let sq = &mut st.square_avg.data_mut()[..n];

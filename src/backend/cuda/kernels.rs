@@ -19,6 +19,9 @@ __device__ __forceinline__ float sigmoidf(float x) {
     float e = expf(x);
     return e / (1.f + e);
 }
+__device__ __forceinline__ float log_sigmoidf(float x) {
+    return fminf(x, 0.f) - log1pf(expf(-fabsf(x)));
+}
 __device__ __forceinline__ float gelu_exact(float xf) {
     double x = xf;
     return (float)(0.5 * x * (1.0 + erf(x * 0.7071067811865476)));
@@ -60,18 +63,34 @@ extern "C" __global__ void sum_reduce(const float* x, float* y, u64 n_out, Reduc
     }
 }
 
-// One block: the sum of x in double precision, in a fixed order; y[0] = (float)sum * scale.
-extern "C" __global__ void sum_all(const float* x, float* y, u64 n, float scale) {
-    __shared__ double part[1024];
+// The sum of x in double precision, in a fixed order for a given n: block b sums the chunk
+// [b·chunk, (b+1)·chunk) into part[b] (threads stride through it, then a tree in shared memory).
+extern "C" __global__ void sum_partial(const float* x, double* part, u64 n, u64 chunk) {
+    __shared__ double s[256];
+    u64 start = blockIdx.x * chunk, end = start + chunk < n ? start + chunk : n;
     double acc = 0.0;
-    for (u64 i = threadIdx.x; i < n; i += blockDim.x) acc += (double)x[i];
-    part[threadIdx.x] = acc;
+    for (u64 i = start + threadIdx.x; i < end; i += blockDim.x) acc += (double)x[i];
+    s[threadIdx.x] = acc;
     __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
         __syncthreads();
     }
-    if (threadIdx.x == 0) y[0] = (float)part[0] * scale;
+    if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+}
+
+// One block: y[0] = (float)((Σ part) / div), the partial sums added in a fixed order.
+extern "C" __global__ void sum_finish(const double* part, u64 n, float* y, double div) {
+    __shared__ double s[256];
+    double acc = 0.0;
+    for (u64 i = threadIdx.x; i < n; i += blockDim.x) acc += part[i];
+    s[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) y[0] = (float)(s[0] / div);
 }
 
 // Cross-entropy, one thread per sample: the loss, the weight of its class, and (max, log-sum).
@@ -180,6 +199,167 @@ extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* 
         float denom = sqrtf(second) / bc2_sqrt + eps;
         pj += (neg_step_size * mn) / denom;
         p[j] = pj;
+    }
+}
+
+// RMSprop (optim/rmsprop.rs): ga is null unless centered, b null unless momentum.
+extern "C" __global__ void rmsprop_step(float* p, const float* g, float* sq, float* ga, float* b, u64 n,
+                                        float sign, float alpha, float w, float wd, float eps, float mu,
+                                        float neg_lr, int wd_on) {
+    GRID_LOOP(j, n) {
+        float d = g[j] * sign;
+        if (wd_on) d += wd * p[j];
+        float s = sq[j] * alpha + (w * d) * d;
+        sq[j] = s;
+        float avg;
+        if (ga) {
+            float a = fabsf(w) < 0.5f ? ga[j] + w * (d - ga[j]) : d - (d - ga[j]) * (1.f - w);
+            ga[j] = a;
+            avg = sqrtf(s + (-a) * a) + eps;
+        } else {
+            avg = sqrtf(s) + eps;
+        }
+        if (b) { float bn = b[j] * mu + d / avg; b[j] = bn; p[j] += neg_lr * bn; }
+        else p[j] += (neg_lr * d) / avg;
+    }
+}
+
+// BatchNorm1d (nn/batchnorm/functional.rs): element (n, c, l) at (n·C + c)·L + l; one thread
+// per channel walks its values in the CPU's order, in double precision.
+extern "C" __global__ void bn_train_stats(const float* x, u64 N, u64 C, u64 L, double eps,
+                                          const float* w, const float* b, double* mean, double* var,
+                                          float* mean32, float* invstd, float* alpha, float* beta) {
+    GRID_LOOP(c, C) {
+        double count = (double)(N * L), m = 0.0, v = 0.0;
+        for (u64 n = 0; n < N; ++n) for (u64 l = 0; l < L; ++l) m += (double)x[(n * C + c) * L + l];
+        m /= count;
+        for (u64 n = 0; n < N; ++n) for (u64 l = 0; l < L; ++l) { double d = (double)x[(n * C + c) * L + l] - m; v += d * d; }
+        v /= count;
+        mean[c] = m; var[c] = v;
+        float m32 = (float)m, is = (float)(1.0 / sqrt(v + eps));
+        float a = is * (w ? w[c] : 1.f);
+        mean32[c] = m32; invstd[c] = is; alpha[c] = a; beta[c] = (b ? b[c] : 0.f) - m32 * a;
+    }
+}
+extern "C" __global__ void bn_eval_coeffs(const float* rm, const float* rv, float eps, u64 C,
+                                          const float* w, const float* b,
+                                          float* mean32, float* invstd, float* alpha, float* beta) {
+    GRID_LOOP(c, C) {
+        float is = 1.f / sqrtf(rv[c] + eps);
+        float a = is * (w ? w[c] : 1.f);
+        mean32[c] = rm[c]; invstd[c] = is; alpha[c] = a; beta[c] = (b ? b[c] : 0.f) - rm[c] * a;
+    }
+}
+extern "C" __global__ void bn_affine(const float* x, const float* alpha, const float* beta,
+                                     u64 N, u64 C, u64 L, float* y) {
+    GRID_LOOP(i, N * C * L) { u64 c = (i / L) % C; y[i] = x[i] * alpha[c] + beta[c]; }
+}
+extern "C" __global__ void bn_running(float* rm, float* rv, const double* mean, const double* var,
+                                      u64 C, double factor, double unbias) {
+    GRID_LOOP(c, C) {
+        rm[c] = (float)(factor * mean[c] + (1.0 - factor) * (double)rm[c]);
+        rv[c] = (float)(factor * var[c] * unbias + (1.0 - factor) * (double)rv[c]);
+    }
+}
+extern "C" __global__ void bn_back_sums(const float* x, const float* g, const float* mean32,
+                                        u64 N, u64 C, u64 L, double* sum_g, double* dotp) {
+    GRID_LOOP(c, C) {
+        double m = (double)mean32[c], sg = 0.0, dp = 0.0;
+        for (u64 n = 0; n < N; ++n) for (u64 l = 0; l < L; ++l) {
+            u64 i = (n * C + c) * L + l;
+            sg += (double)g[i]; dp += ((double)x[i] - m) * (double)g[i];
+        }
+        sum_g[c] = sg; dotp[c] = dp;
+    }
+}
+extern "C" __global__ void bn_back_dx(const float* x, const float* g, const float* mean32,
+                                      const float* invstd, const float* w, const double* sum_g,
+                                      const double* dotp, u64 N, u64 C, u64 L, float* dx) {
+    GRID_LOOP(i, N * C * L) {
+        u64 c = (i / L) % C;
+        double n = (double)(N * L), is = (double)invstd[c];
+        double k = dotp[c] * is * is / n, grad_mean = sum_g[c] / n, scale = is * (double)(w ? w[c] : 1.f);
+        dx[i] = (float)(((double)g[i] - grad_mean - ((double)x[i] - (double)mean32[c]) * k) * scale);
+    }
+}
+extern "C" __global__ void bn_back_dx_eval(const float* g, const float* alpha, u64 N, u64 C, u64 L, float* dx) {
+    GRID_LOOP(i, N * C * L) dx[i] = g[i] * alpha[(i / L) % C];
+}
+extern "C" __global__ void bn_back_params(const double* sum_g, const double* dotp, const float* invstd,
+                                          u64 C, float* dw, float* db) {
+    GRID_LOOP(c, C) {
+        if (dw) dw[c] = (float)(dotp[c] * (double)invstd[c]);
+        if (db) db[c] = (float)sum_g[c];
+    }
+}
+
+// Dropout: keep with probability 1 − p, scaled by 1/(1 − p); element i's draw is a hash of
+// (seed, i) (SplitMix64), so a mask needs no state and no copy from the host.
+extern "C" __global__ void dropout_mask(float* mask, u64 n, u64 seed, double p, float scale) {
+    GRID_LOOP(i, n) {
+        u64 z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        double u = (double)(z >> 11) * (1.0 / 9007199254740992.0);
+        mask[i] = u < p ? 0.f : scale;
+    }
+}
+
+// clip_grad_norm (optim/clip.rs): sq[k] = Σ g² of gradient k (from its partial sums);
+// then the total norm and the clip coefficient, on the device; then g *= coef where coef != 1.
+extern "C" __global__ void sumsq_partial(const float* x, double* part, u64 n, u64 chunk) {
+    __shared__ double s[256];
+    u64 start = blockIdx.x * chunk, end = start + chunk < n ? start + chunk : n;
+    double acc = 0.0;
+    for (u64 i = start + threadIdx.x; i < end; i += blockDim.x) acc += (double)x[i] * (double)x[i];
+    s[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+}
+extern "C" __global__ void sum_into(const double* part, u64 n, double* out, u64 k) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        double acc = 0.0;
+        for (u64 i = 0; i < n; ++i) acc += part[i];
+        out[k] = acc;
+    }
+}
+extern "C" __global__ void clip_coef(const double* sq, u64 k, float max_norm, float* total, float* coef) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        double acc = 0.0;
+        for (u64 i = 0; i < k; ++i) { double nk = (double)(float)sqrt(sq[i]); acc += nk * nk; }
+        float t = (float)sqrt(acc);
+        float c = (1.f / (t + 1e-6f)) * max_norm;
+        total[0] = t;
+        coef[0] = isnan(c) ? c : fminf(c, 1.f);
+    }
+}
+extern "C" __global__ void scale_by(float* g, u64 n, const float* coef) {
+    float c = coef[0];
+    if (c == 1.f) return;
+    GRID_LOOP(i, n) g[i] *= c;
+}
+
+// index_select along a dim (outer, n, inner layout): out[(o·k + j)·inner + t] = src[(o·n + idx[j])·inner + t].
+extern "C" __global__ void gather(const float* src, const u64* idx, u64 outer, u64 n, u64 inner, u64 k, float* out) {
+    GRID_LOOP(e, outer * k * inner) {
+        u64 t = e % inner, j = (e / inner) % k, o = e / (inner * k);
+        out[e] = src[(o * n + idx[j]) * inner + t];
+    }
+}
+// Its gradient: g[(o·n + i)·inner + t] = Σ grad[(o·k + j)·inner + t] over the j with idx[j] = i,
+// in increasing j (js[starts[i] .. starts[i+1]] lists them), so no atomics are needed.
+extern "C" __global__ void scatter_rows(const float* grad, const u64* starts, const u64* js, u64 outer, u64 n,
+                                        u64 inner, u64 k, float* g) {
+    GRID_LOOP(e, outer * n * inner) {
+        u64 t = e % inner, i = (e / inner) % n, o = e / (inner * n);
+        float acc = 0.f;
+        for (u64 q = starts[i]; q < starts[i + 1]; ++q) acc += grad[(o * k + js[q]) * inner + t];
+        g[e] = acc;
     }
 }
 "#;

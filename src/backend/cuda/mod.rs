@@ -12,7 +12,7 @@ use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::tensor::shape::{broadcast_shape, broadcast_strides, numel, strides};
 use crate::{Array, BinaryOp, UnaryOp};
-use cudarc::cublas::{sys as blas_sys, CudaBlas, Gemm, GemmConfig};
+use cudarc::cublas::{sys as blas_sys, CudaBlas, Gemm, GemmConfig, Gemv, GemvConfig};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DeviceRepr, LaunchConfig,
     PushKernelArg,
@@ -33,6 +33,8 @@ pub(crate) struct Gpu {
     functions: Mutex<HashMap<&'static str, CudaFunction>>,
     /// TF32 tensor cores for products (PyTorch's `allow_tf32`), off by default.
     tf32: std::sync::atomic::AtomicBool,
+    /// A buffer of ones (for column sums), grown as needed.
+    ones: Mutex<Option<Arc<Buffer>>>,
 }
 
 type Slot = OnceLock<std::result::Result<Arc<Gpu>, String>>;
@@ -114,6 +116,7 @@ impl Gpu {
             module,
             functions: Mutex::new(HashMap::new()),
             tf32: std::sync::atomic::AtomicBool::new(false),
+            ones: Mutex::new(None),
         };
         gpu.set_math_mode(false);
         Ok(gpu)
@@ -123,8 +126,9 @@ impl Gpu {
         let mode = if tf32 {
             blas_sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH
         } else {
-            // Full fp32 products, as PyTorch's default (`allow_tf32 = False`).
-            blas_sys::cublasMath_t::CUBLAS_PEDANTIC_MATH
+            // Full fp32 products, as PyTorch's default (`allow_tf32 = False`): cuBLAS's
+            // default math never uses TF32 for fp32 products.
+            blas_sys::cublasMath_t::CUBLAS_DEFAULT_MATH
         };
         let blas = self.blas.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: a valid handle; the call only sets a flag on it.
@@ -152,6 +156,19 @@ impl Gpu {
             slice,
             len: n,
             gpu: self.clone(),
+        }
+    }
+
+    /// A buffer of at least `n` ones.
+    fn ones(self: &Arc<Self>, n: usize) -> Arc<Buffer> {
+        let mut slot = self.ones.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(b) if b.len >= n => b.clone(),
+            _ => {
+                let b = Arc::new(self.upload(&vec![1.0; n.max(1024)]));
+                *slot = Some(b.clone());
+                b
+            }
         }
     }
 
@@ -183,7 +200,7 @@ impl Gpu {
 }
 
 /// Launch configuration for `n` independent elements (a grid-stride loop covers the rest).
-fn grid(n: usize) -> LaunchConfig {
+pub(crate) fn grid(n: usize) -> LaunchConfig {
     let blocks = n.div_ceil(256).clamp(1, 65_535) as u32;
     LaunchConfig {
         grid_dim: (blocks, 1, 1),
@@ -192,7 +209,7 @@ fn grid(n: usize) -> LaunchConfig {
     }
 }
 
-fn one_block(threads: u32) -> LaunchConfig {
+pub(crate) fn one_block(threads: u32) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (1, 1, 1),
         block_dim: (threads, 1, 1),
@@ -248,16 +265,16 @@ impl Buffer {
     }
 }
 
-fn buf(a: &Array) -> &Buffer {
+pub(crate) fn buf(a: &Array) -> &Buffer {
     a.cuda_buffer().expect("a GPU array")
 }
 
-fn buf_mut(a: &mut Array) -> &mut Buffer {
+pub(crate) fn buf_mut(a: &mut Array) -> &mut Buffer {
     a.cuda_buffer_mut().expect("a GPU array")
 }
 
 /// A new array on `gpu`, of `shape`, values unspecified.
-fn empty(gpu: &Arc<Gpu>, shape: &[usize]) -> Array {
+pub(crate) fn empty(gpu: &Arc<Gpu>, shape: &[usize]) -> Array {
     Array::from_cuda(shape.to_vec(), gpu.alloc(numel(shape)))
 }
 
@@ -273,6 +290,17 @@ macro_rules! launch {
             .unwrap_or_else(|e| panic!("cuda:{}: kernel {}: {e:?}", $gpu.ordinal, $name));
     }};
 }
+
+mod nn;
+mod optim;
+
+pub(crate) use nn::{
+    batch_norm_eval, batch_norm_running, batch_norm_train, cross_entropy_backward,
+    cross_entropy_forward, dropout_mask, BatchNormGrads,
+};
+pub(crate) use optim::{
+    adam_step, clip_grad_norm, rmsprop_step, sgd_step, AdamArgs, RmsArgs, SgdArgs,
+};
 
 /// Shapes and strides of a broadcast, passed by value to the binary kernels.
 #[repr(C)]
@@ -398,6 +426,10 @@ pub(crate) fn sum_to(a: &Array, target: &[usize]) -> Array {
         return sum_all(a).into_shape(target);
     }
     let shape = a.shape();
+    // The bias gradient: [N, F] → [F] or [1, F].
+    if shape.len() == 2 && numel(target) == shape[1] && target.last() == Some(&shape[1]) {
+        return column_sums(a, shape[0], shape[1]).into_shape(target);
+    }
     assert!(
         shape.len() <= MAX_DIMS,
         "sum_to: more than {MAX_DIMS} dims is not supported on the GPU"
@@ -431,24 +463,63 @@ pub(crate) fn sum_to(a: &Array, target: &[usize]) -> Array {
 
 /// The sum of all elements as a 0-d GPU array (accumulated in double precision).
 pub(crate) fn sum_all(a: &Array) -> Array {
-    scaled_sum(a, 1.0)
+    sum_div(a, 1.0)
 }
 
-/// `scale · Σ a` as a 0-d GPU array.
-pub(crate) fn scaled_sum(a: &Array, scale: f32) -> Array {
+/// `(Σ a) / div` as a 0-d GPU array: partial sums per block, then one block adds them and
+/// divides, all in double precision and in an order fixed by the length.
+pub(crate) fn sum_div(a: &Array, div: f64) -> Array {
     let x = buf(a);
     let gpu = x.gpu.clone();
     let mut out = empty(&gpu, &[]);
     let n = a.len() as u64;
+    // About 8 elements per thread, at most 1024 blocks.
+    let blocks = a.len().div_ceil(256 * 8).clamp(1, 1024);
+    let chunk = (a.len().div_ceil(blocks)).max(1) as u64;
+    let mut part = gpu
+        .stream
+        .alloc_zeros::<f64>(blocks)
+        .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal));
+    let cfg = LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    launch!(gpu, "sum_partial", cfg, x.slice(), &mut part, &n, &chunk);
+    let nb = blocks as u64;
     launch!(
         gpu,
-        "sum_all",
-        one_block(1024),
-        x.slice(),
+        "sum_finish",
+        one_block(256),
+        &part,
+        &nb,
         buf_mut(&mut out).slice_mut(),
-        &n,
-        &scale
+        &div
     );
+    out
+}
+
+/// Column sums of a row-major `[rows, cols]` GPU array (the gradient of a bias), through
+/// cuBLAS: `Gᵀ·1`.
+fn column_sums(a: &Array, rows: usize, cols: usize) -> Array {
+    let x = buf(a);
+    let gpu = x.gpu.clone();
+    let mut out = empty(&gpu, &[cols]);
+    let ones = gpu.ones(rows);
+    let cfg = GemvConfig {
+        trans: blas_sys::cublasOperation_t::CUBLAS_OP_N,
+        m: cols as i32,
+        n: rows as i32,
+        alpha: 1.0f32,
+        lda: cols as i32,
+        incx: 1,
+        beta: 0.0f32,
+        incy: 1,
+    };
+    let blas = gpu.blas.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: `x` holds rows·cols values, `ones` at least `rows`, `out` `cols`.
+    unsafe { blas.gemv(cfg, x.slice(), ones.slice(), buf_mut(&mut out).slice_mut()) }
+        .unwrap_or_else(|e| panic!("cuda:{}: cuBLAS sgemv: {e:?}", gpu.ordinal));
     out
 }
 
@@ -515,6 +586,87 @@ pub(crate) fn mm(a: &Array, ta: bool, b: &Array, tb: bool, bias: Option<&Array>)
     out
 }
 
+/// The slices of a GPU array at `indices` along a dim, its shape split as `(outer, n, inner)`
+/// (indices already checked).
+pub(crate) fn gather(
+    a: &Array,
+    (outer, n, inner): (usize, usize, usize),
+    indices: &[usize],
+    shape: &[usize],
+) -> Array {
+    let x = buf(a);
+    let gpu = x.gpu.clone();
+    let idx: Vec<u64> = indices.iter().map(|&i| i as u64).collect();
+    let idx = upload_u64(&gpu, &idx);
+    let mut out = empty(&gpu, shape);
+    let (o, nn, i, k) = (outer as u64, n as u64, inner as u64, indices.len() as u64);
+    let cfg = grid(out.len());
+    launch!(
+        gpu,
+        "gather",
+        cfg,
+        x.slice(),
+        &idx,
+        &o,
+        &nn,
+        &i,
+        &k,
+        buf_mut(&mut out).slice_mut()
+    );
+    out
+}
+
+/// The gradient of [`gather`]: `grad` summed back into an array of `shape`, each slot adding
+/// the slices that were taken from it, in order.
+pub(crate) fn scatter(
+    grad: &Array,
+    (outer, n, inner): (usize, usize, usize),
+    indices: &[usize],
+    shape: &[usize],
+) -> Array {
+    let x = buf(grad);
+    let gpu = x.gpu.clone();
+    // For each slot i, the positions j with indices[j] = i, in increasing j.
+    let mut starts = vec![0u64; n + 1];
+    for &i in indices {
+        starts[i + 1] += 1;
+    }
+    for i in 0..n {
+        starts[i + 1] += starts[i];
+    }
+    let mut next = starts.clone();
+    let mut js = vec![0u64; indices.len()];
+    for (j, &i) in indices.iter().enumerate() {
+        js[next[i] as usize] = j as u64;
+        next[i] += 1;
+    }
+    let (starts, js) = (upload_u64(&gpu, &starts), upload_u64(&gpu, &js));
+    let mut out = empty(&gpu, shape);
+    let (o, nn, i, k) = (outer as u64, n as u64, inner as u64, indices.len() as u64);
+    let cfg = grid(out.len());
+    launch!(
+        gpu,
+        "scatter_rows",
+        cfg,
+        x.slice(),
+        &starts,
+        &js,
+        &o,
+        &nn,
+        &i,
+        &k,
+        buf_mut(&mut out).slice_mut()
+    );
+    out
+}
+
+fn upload_u64(gpu: &Gpu, v: &[u64]) -> CudaSlice<u64> {
+    let data: &[u64] = if v.is_empty() { &[0] } else { v };
+    gpu.stream
+        .clone_htod(data)
+        .unwrap_or_else(|e| panic!("cuda:{}: copy to the GPU: {e:?}", gpu.ordinal))
+}
+
 /// Turns TF32 products on or off for the GPU of `device` (PyTorch's
 /// `torch.backends.cuda.matmul.allow_tf32`).
 pub(crate) fn set_tf32(device: &Device, on: bool) -> Result<()> {
@@ -522,177 +674,4 @@ pub(crate) fn set_tf32(device: &Device, on: bool) -> Result<()> {
         gpu(*o)?.set_math_mode(on);
     }
     Ok(())
-}
-
-/// The fused cross-entropy's forward: `(loss, stats, total_weight)` where `loss` follows
-/// `reduction` (0 none, 1 sum, 2 mean) and `stats` holds each row's (max, log-sum-exp).
-pub(crate) fn cross_entropy_forward(
-    x: &Array,
-    target: &Array,
-    weight: &Array,
-    eps: f32,
-    reduction: i32,
-) -> (Array, Array, CudaSlice<f64>) {
-    let (n, c) = (target.len(), weight.len());
-    let gpu = buf(x).gpu.clone();
-    let mut loss = empty(&gpu, &[n]);
-    let mut wy = empty(&gpu, &[n]);
-    let mut stats = empty(&gpu, &[n, 2]);
-    let (nn, cc) = (n as u64, c as u64);
-    launch!(
-        gpu,
-        "ce_rows",
-        grid(n),
-        buf(x).slice(),
-        buf(target).slice(),
-        buf(weight).slice(),
-        &nn,
-        &cc,
-        &eps,
-        buf_mut(&mut loss).slice_mut(),
-        buf_mut(&mut wy).slice_mut(),
-        buf_mut(&mut stats).slice_mut()
-    );
-    let mut tw = gpu
-        .stream
-        .alloc_zeros::<f64>(1)
-        .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal));
-    if reduction == 0 {
-        return (loss.into_shape(target.shape()), stats, tw);
-    }
-    let mut out = empty(&gpu, &[]);
-    launch!(
-        gpu,
-        "ce_reduce",
-        one_block(512),
-        buf(&loss).slice(),
-        buf(&wy).slice(),
-        &nn,
-        &reduction,
-        buf_mut(&mut out).slice_mut(),
-        &mut tw
-    );
-    (out, stats, tw)
-}
-
-/// The fused cross-entropy's backward (see `ce_backward` in kernels.rs).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn cross_entropy_backward(
-    x: &Array,
-    target: &Array,
-    weight: &Array,
-    stats: &Array,
-    grad: &Array,
-    total_weight: &CudaSlice<f64>,
-    reduction: i32,
-    eps: f32,
-    w_all: f32,
-) -> Array {
-    let gpu = buf(x).gpu.clone();
-    let mut g = empty(&gpu, x.shape());
-    let (n, c) = (target.len() as u64, weight.len() as u64);
-    launch!(
-        gpu,
-        "ce_backward",
-        grid(x.len()),
-        buf(x).slice(),
-        buf(target).slice(),
-        buf(weight).slice(),
-        buf(stats).slice(),
-        buf(grad).slice(),
-        total_weight,
-        &reduction,
-        &eps,
-        &w_all,
-        &n,
-        &c,
-        buf_mut(&mut g).slice_mut()
-    );
-    g
-}
-
-/// The scalars of one SGD update (see `sgd_step` in kernels.rs).
-pub(crate) struct SgdArgs {
-    pub sign: f32,
-    pub wd: f32,
-    pub mu: f32,
-    pub one_minus_damp: f32,
-    pub neg_lr: f32,
-    pub wd_on: bool,
-    pub first: bool,
-    pub nesterov: bool,
-}
-
-/// One SGD update of a GPU parameter `p` with gradient `g` and momentum buffer `b`.
-pub(crate) fn sgd_step(p: &mut Array, g: &Array, b: Option<&mut Array>, k: &SgdArgs) {
-    let n = p.len() as u64;
-    let gpu = buf(p).gpu.clone();
-    let momentum_on = b.is_some() as i32;
-    let (null, wd_on, first, nesterov) = (0u64, k.wd_on as i32, k.first as i32, k.nesterov as i32);
-    let f = gpu.function("sgd_step");
-    let mut l = gpu.stream.launch_builder(&f);
-    l.arg(buf_mut(p).slice_mut()).arg(buf(g).slice());
-    match b {
-        Some(b) => l.arg(buf_mut(b).slice_mut()),
-        None => l.arg(&null),
-    };
-    l.arg(&n)
-        .arg(&k.sign)
-        .arg(&k.wd)
-        .arg(&k.mu)
-        .arg(&k.one_minus_damp)
-        .arg(&k.neg_lr);
-    l.arg(&wd_on).arg(&momentum_on).arg(&first).arg(&nesterov);
-    // SAFETY: as in `launch!`; a null momentum buffer is never read (momentum off).
-    unsafe { l.launch(grid(n as usize)) }
-        .unwrap_or_else(|e| panic!("cuda:{}: kernel sgd_step: {e:?}", gpu.ordinal));
-}
-
-/// The scalars of one Adam update (see `adam_step` in kernels.rs).
-pub(crate) struct AdamArgs {
-    pub sign: f32,
-    pub wd: f32,
-    pub decay: f32,
-    pub lerp_weight: f32,
-    pub beta2: f32,
-    pub one_minus_beta2: f32,
-    pub eps: f32,
-    pub neg_step_size: f32,
-    pub bias_correction2_sqrt: f32,
-    /// 0 none, 1 L2, 2 decoupled.
-    pub wd_mode: i32,
-}
-
-/// One Adam update of a GPU parameter.
-pub(crate) fn adam_step(
-    p: &mut Array,
-    g: &Array,
-    m: &mut Array,
-    v: &mut Array,
-    vmax: Option<&mut Array>,
-    k: &AdamArgs,
-) {
-    let n = p.len() as u64;
-    let gpu = buf(p).gpu.clone();
-    let null = 0u64;
-    let f = gpu.function("adam_step");
-    let mut l = gpu.stream.launch_builder(&f);
-    l.arg(buf_mut(p).slice_mut()).arg(buf(g).slice());
-    l.arg(buf_mut(m).slice_mut()).arg(buf_mut(v).slice_mut());
-    match vmax {
-        Some(x) => l.arg(buf_mut(x).slice_mut()),
-        None => l.arg(&null),
-    };
-    l.arg(&n)
-        .arg(&k.sign)
-        .arg(&k.wd)
-        .arg(&k.decay)
-        .arg(&k.lerp_weight);
-    l.arg(&k.beta2).arg(&k.one_minus_beta2).arg(&k.eps);
-    l.arg(&k.neg_step_size)
-        .arg(&k.bias_correction2_sqrt)
-        .arg(&k.wd_mode);
-    // SAFETY: as in `launch!`; a null `vmax` means no AMSGrad.
-    unsafe { l.launch(grid(n as usize)) }
-        .unwrap_or_else(|e| panic!("cuda:{}: kernel adam_step: {e:?}", gpu.ordinal));
 }

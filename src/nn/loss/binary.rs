@@ -3,7 +3,9 @@
 
 use super::{check_same_shape, expand_weight, reduce, upstream, Reduction};
 use crate::autograd::Backward;
+use crate::ops::{log_sigmoid, sigmoid_f32 as sigmoid};
 use crate::tensor::{Array, Tensor};
+use crate::BinaryOp;
 
 /// Binary cross-entropy between probabilities and targets, as `F.binary_cross_entropy`:
 ///
@@ -89,21 +91,6 @@ impl Backward for BinaryCrossEntropyBackward {
     }
 }
 
-/// `log σ(x) = min(x, 0) − log(1 + e^(−|x|))`, finite for every finite x.
-fn log_sigmoid(x: f32) -> f32 {
-    x.min(0.0) - (-x.abs()).exp().ln_1p()
-}
-
-/// `σ(x)` without overflow.
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// Binary cross-entropy on logits, as `F.binary_cross_entropy_with_logits`: a sigmoid and
 /// [`binary_cross_entropy`] fused for numerical stability, in PyTorch's formulation
 ///
@@ -144,6 +131,24 @@ pub fn binary_cross_entropy_with_logits(
     check_same_shape(OP, &x, &y);
     let w = weight.map(|w| expand_weight(OP, "weight", &w.array(), x.shape()));
     let pw = pos_weight.map(|pw| expand_weight(OP, "pos_weight", &pw.array(), x.shape()));
+    if x.device().is_cuda() {
+        assert!(
+            pw.is_none(),
+            "{OP}: pos_weight is not implemented on a GPU yet; move the tensors to the CPU"
+        );
+        let mut loss = x.binary(&y, BinaryOp::BceLogits, OP);
+        if let Some(w) = &w {
+            loss = loss.binary(w, BinaryOp::Mul, OP);
+        }
+        let out = reduce(loss, reduction);
+        drop((x, y));
+        let backward = BinaryCrossEntropyWithLogitsBackward {
+            weight: w,
+            pos_weight: None,
+            reduction,
+        };
+        return Tensor::from_op(out, &[input, target], backward);
+    }
     let mut loss = match &pw {
         None => x.zip_map(&y, |x, y| (1.0 - y) * x - log_sigmoid(x)),
         Some(pw) => x.zip3_map(&y, pw, |x, y, pw| {
@@ -178,7 +183,18 @@ impl Backward for BinaryCrossEntropyWithLogitsBackward {
         let (x, y) = (inputs[0].array(), inputs[1].array());
         let mut g = upstream(grad, self.reduction, x.shape());
         if let Some(w) = &self.weight {
-            g = g.zip_map(w, |g, w| g * w);
+            g = g.binary(w, BinaryOp::Mul, "binary_cross_entropy_with_logits");
+        }
+        if x.device().is_cuda() {
+            // pos_weight is refused on a GPU in the forward.
+            let gx = inputs[0].requires_grad().then(|| {
+                let d = x.binary(&y, BinaryOp::SigmoidMinus, "bce_backward");
+                g.binary(&d, BinaryOp::Mul, "bce_backward")
+            });
+            let gy = inputs[1]
+                .requires_grad()
+                .then(|| g.binary(&x, BinaryOp::NegMul, "bce_backward"));
+            return vec![gx, gy];
         }
         let (gx, gy) = match &self.pos_weight {
             None => (
