@@ -1,4 +1,5 @@
 //! Shared helpers for integration tests: loading the PyTorch fixtures in `tests/fixtures/`.
+//! The CLI crate's tests (`cli/tests/`) include this file too (`#[path]`).
 #![allow(dead_code)]
 
 use backprop::Tensor;
@@ -6,9 +7,15 @@ use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// The fixtures folder.
+/// The fixtures folder (the library's `tests/fixtures`, also from the CLI crate in `cli/`).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = manifest.join("tests/fixtures");
+    if own.is_dir() {
+        own
+    } else {
+        manifest.join("../tests/fixtures")
+    }
 }
 
 /// A fixture file's tensors (f32 only; int64 entries are converted) and its JSON metadata.

@@ -1,8 +1,7 @@
 //! `backprop tour`: runs the sections in order or one, saves figures into `--out DIR` or a new
 //! `tour/`, and on bad input prints one line, exits non-zero and leaves no file.
 
-#![cfg(feature = "cli")]
-
+#[path = "../../tests/common/mod.rs"]
 mod common;
 use common::TempDir;
 use std::process::{Command, Output};
@@ -96,31 +95,25 @@ fn the_whole_tour_runs_the_sections_in_order() {
         !listing.iter().any(|p| p.contains(".backprop-tour")),
         "{listing:?}"
     );
-    #[cfg(feature = "viz")]
-    {
-        for name in [
-            "01_architecture.png",
-            "01_architecture.svg",
-            "05_graph.dot",
-            "05_graph.svg",
-        ] {
-            assert!(
-                listing.contains(&format!("figs/{name}")),
-                "{name}: {listing:?}"
-            );
-        }
+    for name in [
+        "01_architecture.png",
+        "01_architecture.svg",
+        "05_graph.dot",
+        "05_graph.svg",
+    ] {
         assert!(
-            listing.contains(&"figs/07_gradients".to_string()),
-            "{listing:?}"
+            listing.contains(&format!("figs/{name}")),
+            "{name}: {listing:?}"
         );
-        assert!(out.ends_with("\nFigures are in figs\n"), "{out}");
     }
-    #[cfg(not(feature = "viz"))]
-    assert_eq!(listing, ["figs"]);
+    assert!(
+        listing.contains(&"figs/07_gradients".to_string()),
+        "{listing:?}"
+    );
+    assert!(out.ends_with("\nFigures are in figs\n"), "{out}");
 }
 
 /// Figures go to a new `tour/` (then `tour-2/`) when no `--out` is given.
-#[cfg(feature = "viz")]
 #[test]
 fn figures_go_to_a_new_tour_folder() {
     let dir = TempDir::new("tour-default-folder");
@@ -141,7 +134,6 @@ fn figures_go_to_a_new_tour_folder() {
 }
 
 /// A second run into the same `--out` folder replaces its own files and keeps the others.
-#[cfg(feature = "viz")]
 #[test]
 fn a_rerun_replaces_figures_and_keeps_other_files() {
     let dir = TempDir::new("tour-rerun");

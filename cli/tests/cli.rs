@@ -1,6 +1,7 @@
 //! The `backprop` binary end to end: the default job, the metrics contract, PyTorch weights in
 //! and out, checkpoints, and bad input (one line on stderr, non-zero exit, no new files).
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, MlpConfig, Module, StateDict};
@@ -743,4 +744,41 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
         &dir,
         &["tour", "--section", "2", "--out", ".", "--threads", "2"],
     );
+}
+
+// ---- Hostile configs
+
+#[test]
+fn config_asking_for_an_unallocatable_model() {
+    // Layers of 4·10⁹ units would need 32 GB of weights: refused while reading the config, with
+    // one line and no abort (it used to die in the allocator with a backtrace).
+    let dir = std::env::temp_dir().join(format!("backprop-hostile-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("big.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\nlayers = [2, 4000000000, 2]\n[data]\ntrain = \"xor\"\n[train]\nepochs = 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let listing: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("[model] layers: [2, 4000000000, 2] needs more than 1073741824 parameters"),
+        "{stderr}"
+    );
+    assert_eq!(listing, ["big.toml"], "no new file");
 }
