@@ -130,3 +130,11 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Holds the process-wide state (the global generator, the thread count, flush-to-zero,
+/// anomaly detection) for one test: tests run on parallel threads of one process, so a test that
+/// seeds and draws, or switches a global, takes this first and no other test interleaves.
+pub fn global_state() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
