@@ -501,8 +501,8 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
     dir.write("c.toml", base);
     fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "nope"],
-        "nope",
+        &["train", "--config", "c.toml", "--out", "d.csv"],
+        "--out d.csv: d.csv is a file, not a folder",
     );
     // --init: wrong shape, missing names, not safetensors, huge header.
     let other = "[model]\nlayers = [2, 3, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 0\n";
@@ -781,4 +781,61 @@ fn config_asking_for_an_unallocatable_model() {
         "{stderr}"
     );
     assert_eq!(listing, ["big.toml"], "no new file");
+}
+
+/// Missing output folders (`--out`, and the folders of `--save` and `--metrics`) are made; a run
+/// that fails after making them removes them again.
+#[test]
+fn missing_output_folders_are_made_and_removed_on_error() {
+    let dir = TempDir::new("mkdirs");
+    dir.write(
+        "iris.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\nepochs = 1\n",
+    );
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "iris.toml",
+            "--out",
+            "runs/mine",
+            "--save",
+            "w/deep/model.safetensors",
+            "--metrics",
+            "m/metrics.jsonl",
+            "--quiet",
+        ],
+    );
+    for p in [
+        "runs/mine/model.safetensors",
+        "runs/mine/config.toml",
+        "w/deep/model.safetensors",
+        "m/metrics.jsonl",
+    ] {
+        assert!(dir.path(p).is_file(), "{p}: {:?}", dir.listing());
+    }
+    dir.write(
+        "boom.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\noptimizer = \"sgd\"\nlr = 1e30\nbatch_size = 0\nepochs = 5\n",
+    );
+    let args = ["train", "--config", "boom.toml", "--out", "new/deep"];
+    fails(&dir, &args, "training stopped at epoch");
+    let args = [
+        &args[..],
+        &["--save", "s/m.safetensors", "--metrics", "n/m.jsonl"],
+    ]
+    .concat();
+    fails(&dir, &args, "training stopped at epoch");
+    fails(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "iris.toml",
+            "--save",
+            "iris.toml/m.safetensors",
+        ],
+        "--save iris.toml/m.safetensors: iris.toml is a file, not a folder",
+    );
 }

@@ -54,11 +54,32 @@ fn an_unknown_section_is_one_line_and_no_files() {
         &["--section", "0"],
         "error: --section 0: there is no section 0",
     );
+    dir.write("file", "");
     fails(
         &dir,
-        &["--section", "1", "--out", "missing"],
-        "error: --out missing: output directory does not exist",
+        &["--section", "1", "--out", "file/figs"],
+        "error: --out file/figs: cannot make the folder file/figs: file is a file",
     );
+}
+
+/// `--out` folders that do not exist yet are made (the example in `tour --help`), and a run
+/// that draws nothing leaves none behind.
+#[test]
+fn a_missing_out_folder_is_made() {
+    let dir = TempDir::new("tour-missing-out");
+    let out = ok(&dir, &["--section", "1", "--out", "figures/deep"]);
+    assert!(out.ends_with("\nFigures are in figures/deep\n"), "{out}");
+    assert_eq!(
+        dir.listing(),
+        [
+            "figures",
+            "figures/deep",
+            "figures/deep/01_architecture.png",
+            "figures/deep/01_architecture.svg"
+        ]
+    );
+    ok(&dir, &["--section", "2", "--out", "empty/deep"]);
+    assert!(!dir.path("empty").exists(), "{:?}", dir.listing());
 }
 
 #[test]
