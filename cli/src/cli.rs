@@ -23,14 +23,14 @@ A config (TOML):
   train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
   test = 0.2                   # a fraction of train (stratified for classifiers), or a file
   target = \"label\"             # CSV target column (default: the last)
-  standardize = true
+  standardize = true           # default; features scaled by the training set's mean and std
   [train]
   loss = \"cross_entropy\"       # mse cross_entropy bce_with_logits l1 smooth_l1
   optimizer = \"adam\"           # sgd adam adamw rmsprop (lr momentum nesterov dampening weight_decay betas eps alpha amsgrad centered)
-  lr = 0.01
+  lr = 0.01                    # default 0.01 (sgd: 0.1); the rest default to PyTorch's
   scheduler = \"none\"           # none step multistep exponential cosine (step_size milestones gamma t_max eta_min)
-  epochs = 100
-  batch_size = 16              # 0 = full batch
+  epochs = 100                 # default 100
+  batch_size = 16              # default 32; 0 = full batch
   shuffle = true
   clip_grad_norm = 1.0         # optional
   l1 = 0.0                     # adds l1 * sum(abs(w)) over all parameters to each step's loss (and to the reported loss)

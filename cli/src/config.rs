@@ -291,7 +291,9 @@ impl DataConfig {
         let test = holdout("test")?;
         let validation = holdout("validation")?;
         let target = s.take_str("target")?;
-        let standardize = s.take_bool("standardize")?.unwrap_or(false);
+        // On by default: features on very different scales (wine's proline against its hue) train
+        // badly without it.
+        let standardize = s.take_bool("standardize")?.unwrap_or(true);
         s.finish(&[
             "train",
             "train_x",
@@ -316,14 +318,18 @@ impl DataConfig {
 }
 
 impl TrainConfig {
-    /// PyTorch's defaults for this loss and optimizer.
+    /// The defaults for this loss and optimizer: PyTorch's for every hyperparameter but `lr`,
+    /// and the CLI's own `lr` (0.01; 0.1 for SGD; PyTorch's Adam default of 0.001 is too slow
+    /// for a run of a few hundred steps) and `epochs` (100), with which a config of only
+    /// `layers` and `train` reaches over 90% on iris, wine and digits
+    /// (`defaults_train_iris_wine_and_digits_past_90_percent` in `cli/tests/cli.rs`).
     pub fn defaults(loss: Loss, optimizer: OptimizerKind) -> TrainConfig {
         TrainConfig {
             loss,
             optimizer,
             lr: match optimizer {
-                OptimizerKind::RmsProp => 1e-2,
-                _ => 1e-3,
+                OptimizerKind::Sgd => 0.1,
+                _ => 0.01,
             },
             momentum: 0.0,
             nesterov: false,
@@ -341,7 +347,7 @@ impl TrainConfig {
             scheduler: Scheduler::None,
             clip_grad_norm: None,
             l1: 0.0,
-            epochs: 10,
+            epochs: 100,
             batch_size: 32,
             shuffle: true,
             early_stopping: None,
@@ -711,11 +717,12 @@ mod tests {
     const MINIMAL: &str = "[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n";
 
     #[test]
-    fn minimal_config_takes_pytorch_defaults() {
+    fn minimal_config_takes_pytorch_defaults_but_lr_and_epochs() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.model.layers, vec![2, 4, 1]);
         assert_eq!(c.train.optimizer, OptimizerKind::Adam);
-        assert_eq!(c.train.lr, 1e-3);
+        assert_eq!((c.train.lr, c.train.epochs), (0.01, 100));
+        assert!(c.data.standardize);
         assert_eq!(c.train.betas, (0.9, 0.999));
         let w = parse(&format!("{MINIMAL}[train]\noptimizer = \"adamw\"\n")).unwrap();
         assert_eq!(w.train.weight_decay, 0.01);
@@ -847,7 +854,11 @@ impl Config {
             m.layers, m.batch_norm, m.dropout
         );
         let d = &self.data;
-        let quote = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+        // Absolute paths, so that the run folder's copy re-runs from any folder.
+        let quote = |p: &Path| {
+            let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            toml::Value::String(p.display().to_string()).to_string()
+        };
         let source = |s: &mut String, key: &str, src: &Source| match src {
             Source::Builtin(name) => *s += &format!("{key} = \"{name}\"\n"),
             Source::Csv(p) => *s += &format!("{key} = {}\n", quote(p)),

@@ -84,7 +84,7 @@ fn default_job_reaches_97_percent_on_digits() {
     );
 }
 
-const XOR: &str = "seed = 7\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n\
+const XOR: &str = "seed = 7\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\nstandardize = false\n\
     [train]\nloss = \"mse\"\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 3\nbatch_size = 3\nshuffle = false\n";
 
 #[test]
@@ -837,5 +837,106 @@ fn missing_output_folders_are_made_and_removed_on_error() {
             "iris.toml/m.safetensors",
         ],
         "--save iris.toml/m.safetensors: iris.toml is a file, not a folder",
+    );
+}
+
+/// The accuracy in a `<set> accuracy: 97.22% (36 rows), loss 0.1234` line.
+fn accuracy(stdout: &str, set: &str) -> f64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{set} accuracy: ")))
+        .unwrap_or_else(|| panic!("no {set} accuracy in: {stdout}"));
+    line[set.len() + 11..line.find('%').unwrap()]
+        .parse()
+        .unwrap()
+}
+
+/// A config of only `layers` and `train` trains a sensible model with the defaults (epochs,
+/// lr, standardisation): over 90% on iris, wine and digits, on the training data and on a 20%
+/// held-out test split.
+#[test]
+fn defaults_train_iris_wine_and_digits_past_90_percent() {
+    let dir = TempDir::new("defaults");
+    let wine = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/wine.csv");
+    let wine = toml::Value::String(wine.display().to_string()).to_string();
+    for (name, train, layers) in [
+        ("iris", "\"iris\"".to_string(), "[4, 16, 3]"),
+        ("wine", wine, "[13, 16, 3]"),
+        ("digits", "\"digits\"".to_string(), "[64, 32, 10]"),
+    ] {
+        let minimal = format!("[model]\nlayers = {layers}\n[data]\ntrain = {train}\n");
+        dir.write(&format!("{name}.toml"), &minimal);
+        dir.write(
+            &format!("{name}-test.toml"),
+            &format!("{minimal}test = 0.2\n"),
+        );
+        for (config, set) in [
+            (name.to_string(), "train"),
+            (format!("{name}-test"), "test"),
+        ] {
+            let out = ok(
+                &dir,
+                &[
+                    "train",
+                    "--config",
+                    &format!("{config}.toml"),
+                    "--out",
+                    &config,
+                    "--quiet",
+                ],
+            );
+            let acc = accuracy(&out, set);
+            println!("{config}: {set} accuracy {acc}%");
+            assert!(acc >= 90.0, "{config}: {out}");
+        }
+    }
+}
+
+/// A run folder stands alone: its config.toml names data by absolute paths, so it re-runs as is
+/// and `--resume DIR` works from any working folder.
+#[test]
+fn a_run_folder_reruns_and_resumes_from_any_folder() {
+    let dir = TempDir::new("self-contained");
+    std::fs::create_dir_all(dir.path("sub/data")).unwrap();
+    std::fs::create_dir_all(dir.path("elsewhere")).unwrap();
+    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/iris.csv");
+    std::fs::copy(iris, dir.path("sub/data/iris.csv")).unwrap();
+    dir.write(
+        "sub/c.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"data/iris.csv\"\n[train]\nepochs = 2\n",
+    );
+    let args = [
+        "--config",
+        "sub/c.toml",
+        "--out",
+        "run",
+        "--checkpoint-every",
+        "1",
+    ];
+    ok(&dir, &[&["train", "--quiet"], &args[..]].concat());
+    let elsewhere = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path("elsewhere"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    elsewhere(&[
+        "train",
+        "--quiet",
+        "--config",
+        "../run/config.toml",
+        "--out",
+        "again",
+    ]);
+    elsewhere(&["train", "--quiet", "--resume", "../run"]);
+    assert_eq!(
+        tensors(&dir.path("run/model.safetensors")),
+        tensors(&dir.path("elsewhere/again/model.safetensors"))
     );
 }
