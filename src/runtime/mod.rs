@@ -169,6 +169,7 @@ mod tests {
 
     #[test]
     fn flush_denormal_zeroes_subnormal_results_on_this_thread_and_the_pool() {
+        let _global = crate::testing::global_state();
         if !set_flush_denormal(true) {
             return;
         }

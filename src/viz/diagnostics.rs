@@ -618,6 +618,7 @@ mod tests {
 
     #[test]
     fn dead_units_are_found_through_containers() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(1);
         let mut mlp = Mlp::new(&MlpConfig::new(&[2, 3, 1]));
         let lin = mlp.layers[0].downcast_ref::<Linear>().unwrap();
@@ -823,6 +824,7 @@ mod tests {
     #[test]
     fn gradient_ratios_are_judged() {
         use crate::nn::MSELoss;
+        let _global = crate::testing::global_state();
         crate::manual_seed(2);
         let model = Sequential::new()
             .add(Linear::new(3, 4))

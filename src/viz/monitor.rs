@@ -366,6 +366,7 @@ mod tests {
     use crate::viz::testing::{assert_png, temp};
 
     fn xor_model() -> (Sequential, Tensor, Tensor) {
+        let _global = crate::testing::global_state();
         crate::manual_seed(0);
         let model = Sequential::new()
             .add(Linear::new(2, 4))

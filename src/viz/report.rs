@@ -582,6 +582,7 @@ mod tests {
         use crate::tensor::Tensor;
         use crate::train::{train_epoch_with_hook, StepOptions};
 
+        let _global = crate::testing::global_state();
         crate::manual_seed(3);
         let data = iris();
         let mut model = Mlp::new(&MlpConfig::new(&[4, 8, 3]));

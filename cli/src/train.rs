@@ -5,7 +5,7 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
-use crate::output::{check_parent, run_folder, write_file, Created};
+use crate::output::{check_dir, check_parent, create_parent, run_folder, write_file, Created};
 use crate::prepare::{model_metadata, prepare, source_name, Prepared};
 use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
@@ -192,9 +192,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     };
     if resume.is_none() {
         if let Some(out) = &args.out {
-            if !out.is_dir() {
-                bail!("--out {}: output directory does not exist", out.display());
-            }
+            check_dir(out, &format!("--out {}", out.display()))?;
         }
     }
     if config.train.early_stopping.is_some() && config.data.validation.is_none() {
@@ -355,9 +353,11 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         &mut created,
     )?;
     if let Some(p) = &args.save {
+        create_parent(p, &mut created)?;
         write_file(p, &weights, &mut created)?;
     }
     if let Some(p) = &args.metrics {
+        create_parent(p, &mut created)?;
         write_file(p, metrics_text.as_bytes(), &mut created)?;
     }
     let report = training_report(

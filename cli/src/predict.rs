@@ -4,7 +4,7 @@
 
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::config::{Config, Source};
-use crate::output::{check_parent, Created};
+use crate::output::{check_parent, create_parent, Created};
 use crate::prepare::{check, load_source, standardize, standardizer_from};
 use crate::train::{build_model, loss_fn};
 use anyhow::{bail, Context, Result};
@@ -93,6 +93,7 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
         (out, header)
     };
     let mut created = Created::default();
+    create_parent(&args.output, &mut created)?;
     let existed = args.output.exists();
     if out_kind == "npy" {
         data::write_npy(&args.output, &rows)?;

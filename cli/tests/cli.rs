@@ -1,6 +1,7 @@
 //! The `backprop` binary end to end: the default job, the metrics contract, PyTorch weights in
 //! and out, checkpoints, and bad input (one line on stderr, non-zero exit, no new files).
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, MlpConfig, Module, StateDict};
@@ -500,8 +501,8 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
     dir.write("c.toml", base);
     fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "nope"],
-        "nope",
+        &["train", "--config", "c.toml", "--out", "d.csv"],
+        "--out d.csv: d.csv is a file, not a folder",
     );
     // --init: wrong shape, missing names, not safetensors, huge header.
     let other = "[model]\nlayers = [2, 3, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 0\n";
@@ -742,5 +743,99 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
     ok(
         &dir,
         &["tour", "--section", "2", "--out", ".", "--threads", "2"],
+    );
+}
+
+// ---- Hostile configs
+
+#[test]
+fn config_asking_for_an_unallocatable_model() {
+    // Layers of 4·10⁹ units would need 32 GB of weights: refused while reading the config, with
+    // one line and no abort (it used to die in the allocator with a backtrace).
+    let dir = std::env::temp_dir().join(format!("backprop-hostile-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("big.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\nlayers = [2, 4000000000, 2]\n[data]\ntrain = \"xor\"\n[train]\nepochs = 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let listing: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("[model] layers: [2, 4000000000, 2] needs more than 1073741824 parameters"),
+        "{stderr}"
+    );
+    assert_eq!(listing, ["big.toml"], "no new file");
+}
+
+/// Missing output folders (`--out`, and the folders of `--save` and `--metrics`) are made; a run
+/// that fails after making them removes them again.
+#[test]
+fn missing_output_folders_are_made_and_removed_on_error() {
+    let dir = TempDir::new("mkdirs");
+    dir.write(
+        "iris.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\nepochs = 1\n",
+    );
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "iris.toml",
+            "--out",
+            "runs/mine",
+            "--save",
+            "w/deep/model.safetensors",
+            "--metrics",
+            "m/metrics.jsonl",
+            "--quiet",
+        ],
+    );
+    for p in [
+        "runs/mine/model.safetensors",
+        "runs/mine/config.toml",
+        "w/deep/model.safetensors",
+        "m/metrics.jsonl",
+    ] {
+        assert!(dir.path(p).is_file(), "{p}: {:?}", dir.listing());
+    }
+    dir.write(
+        "boom.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\noptimizer = \"sgd\"\nlr = 1e30\nbatch_size = 0\nepochs = 5\n",
+    );
+    let args = ["train", "--config", "boom.toml", "--out", "new/deep"];
+    fails(&dir, &args, "training stopped at epoch");
+    let args = [
+        &args[..],
+        &["--save", "s/m.safetensors", "--metrics", "n/m.jsonl"],
+    ]
+    .concat();
+    fails(&dir, &args, "training stopped at epoch");
+    fails(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "iris.toml",
+            "--save",
+            "iris.toml/m.safetensors",
+        ],
+        "--save iris.toml/m.safetensors: iris.toml is a file, not a folder",
     );
 }

@@ -79,7 +79,7 @@ one row per input row, as CSV with a header or as float32 .npy of shape [rows, o
     #[command(after_help = "Example:\n  backprop tour --section 7 --out figures\n\n\
 Sections: 1 architecture diagram, 2 a neuron, 3 backprop by hand, 4 an MLP from scratch,\n\
 5 autograd and its graph, 6 nn + Adam on XOR, 7 gradient pictures, 8 BatchNorm/Dropout/StepLR.\n\
-Figures go to --out DIR (which must exist) or a new tour/ folder; seeds are fixed, so every\n\
+Figures go to --out DIR (made if missing) or a new tour/ folder; seeds are fixed, so every\n\
 run prints the same numbers. The code is the library's `backprop::tour` module.")]
     Tour(TourArgs),
 }
@@ -98,7 +98,7 @@ pub struct TrainArgs {
     /// Write per-epoch metrics here as JSON lines.
     #[arg(long, value_name = "M.jsonl")]
     pub metrics: Option<PathBuf>,
-    /// The run folder, which must exist (default: a new runs/<name>-<time>).
+    /// The run folder, made if missing (default: a new runs/<name>-<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write a checkpoint (model, optimizer, scheduler, epoch, RNG) every N epochs.
@@ -149,7 +149,7 @@ pub struct TourArgs {
     /// Run only this section (1 to 8).
     #[arg(long, value_name = "N")]
     pub section: Option<usize>,
-    /// Save figures here (the folder must exist; default: a new tour/ folder).
+    /// Save figures here (made if missing; default: a new tour/ folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
