@@ -32,6 +32,7 @@ A config (TOML):
   epochs = 100                 # default 100
   batch_size = 16              # default 32; 0 = full batch
   shuffle = true
+  drop_last = false            # true: skip each epoch's last batch when it is smaller (PyTorch's DataLoader)
   clip_grad_norm = 1.0         # optional
   l1 = 0.0                     # adds l1 * sum(abs(w)) over all parameters to each step's loss (and to the reported loss)
   early_stopping = 10          # optional: patience in epochs on the validation loss (needs validation)

@@ -96,6 +96,7 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub shuffle: bool,
+    pub drop_last: bool,
     pub early_stopping: Option<usize>,
 }
 
@@ -350,6 +351,7 @@ impl TrainConfig {
             epochs: 100,
             batch_size: 32,
             shuffle: true,
+            drop_last: false,
             early_stopping: None,
         }
     }
@@ -480,6 +482,7 @@ impl TrainConfig {
             t.batch_size = b as usize;
         }
         t.shuffle = s.take_bool("shuffle")?.unwrap_or(true);
+        t.drop_last = s.take_bool("drop_last")?.unwrap_or(false);
         t.early_stopping = match s.take("early_stopping") {
             None | Some(Value::Boolean(false)) => None,
             Some(Value::Boolean(true)) => Some(10),
@@ -510,6 +513,7 @@ impl TrainConfig {
             "epochs",
             "batch_size",
             "shuffle",
+            "drop_last",
             "early_stopping",
         ])?;
         Ok(t)
@@ -917,8 +921,8 @@ impl Config {
             s += &format!("clip_grad_norm = {c:?}\n");
         }
         s += &format!(
-            "l1 = {:?}\nepochs = {}\nbatch_size = {}\nshuffle = {}\n",
-            t.l1, t.epochs, t.batch_size, t.shuffle
+            "l1 = {:?}\nepochs = {}\nbatch_size = {}\nshuffle = {}\ndrop_last = {}\n",
+            t.l1, t.epochs, t.batch_size, t.shuffle, t.drop_last
         );
         if let Some(p) = t.early_stopping {
             s += &format!("early_stopping = {p}\n");

@@ -201,6 +201,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
 
     // Everything is read and checked before the first file is written.
     let data = prepare(&config)?;
+    let loader = DataLoader::new(&data.train, config.train.batch_size, config.train.shuffle)
+        .drop_last(config.train.drop_last);
+    check_batches(&loader, &config)?;
     backprop::manual_seed(config.seed);
     let mut model = build_model(&config);
     if let Some(path) = &args.init {
@@ -245,7 +248,6 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
 
     let loss = loss_fn(config.train.loss);
-    let loader = DataLoader::new(&data.train, config.train.batch_size, config.train.shuffle);
     let options = StepOptions {
         clip_grad_norm: config.train.clip_grad_norm,
         l1: config.train.l1,
@@ -378,6 +380,46 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     created.keep_all();
     summary(&mut model, &loss, &data, &dir, args.quiet);
     Ok(Outcome::Finished)
+}
+
+/// Refuses batching that cannot train: no batch at all, or (with BatchNorm1d, which needs more
+/// than one row per batch in training) a batch of one row.
+fn check_batches(loader: &DataLoader, config: &Config) -> Result<()> {
+    let (n, size, batches) = (loader.n_rows(), loader.batch_size(), loader.len());
+    let t = &config.train;
+    if batches == 0 {
+        bail!(
+            "[train] drop_last: {n} training {} in batches of {} leave no full batch; \
+             set drop_last = false or a smaller batch_size",
+            rows(n),
+            t.batch_size
+        );
+    }
+    let last = if t.drop_last {
+        size
+    } else {
+        n - (batches - 1) * size
+    };
+    if config.model.batch_norm && last == 1 {
+        if batches == 1 {
+            bail!("[model] batch_norm: the training set has one row, and BatchNorm1d needs at least two per batch");
+        }
+        bail!(
+            "[train] batch_size: the last batch of {n} training rows in batches of {size} holds \
+             one row, and batch_norm needs at least two per batch; set drop_last = true or \
+             another batch_size"
+        );
+    }
+    Ok(())
+}
+
+/// "row" or "rows".
+fn rows(n: usize) -> &'static str {
+    if n == 1 {
+        "row"
+    } else {
+        "rows"
+    }
 }
 
 /// Evaluations after an epoch: validation and test when present, else the training set.

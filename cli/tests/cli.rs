@@ -940,3 +940,54 @@ fn a_run_folder_reruns_and_resumes_from_any_folder() {
         tensors(&dir.path("elsewhere/again/model.safetensors"))
     );
 }
+
+/// BatchNorm1d needs two rows per training batch: a batch of one row is a one-line error that
+/// names `drop_last`, and `drop_last = true` (PyTorch's DataLoader name) trains.
+#[test]
+fn batch_norm_with_a_one_row_batch_names_drop_last() {
+    let dir = TempDir::new("drop-last");
+    // iris: 150 rows; a 0.2 test split leaves 120, so batches of 7 end with one row.
+    let cfg =
+        "[model]\nlayers = [4, 8, 3]\nbatch_norm = true\n[data]\ntrain = \"iris\"\ntest = 0.2\n\
+               [train]\nepochs = 2\nbatch_size = 7\n";
+    dir.write("bn.toml", cfg);
+    fails(
+        &dir,
+        &["train", "--config", "bn.toml"],
+        "error: [train] batch_size: the last batch of 120 training rows in batches of 7 holds one row, \
+         and batch_norm needs at least two per batch; set drop_last = true or another batch_size",
+    );
+    dir.write("one.csv", "a,b,label\n0,1,0\n");
+    dir.write(
+        "one.toml",
+        "[model]\nlayers = [2, 4, 2]\nbatch_norm = true\n[data]\ntrain = \"one.csv\"\n",
+    );
+    fails(
+        &dir,
+        &["train", "--config", "one.toml"],
+        "error: [model] batch_norm: the training set has one row, and BatchNorm1d needs at least two per batch",
+    );
+    dir.write(
+        "big.toml",
+        &cfg.replace("batch_size = 7", "batch_size = 200\ndrop_last = true"),
+    );
+    fails(
+        &dir,
+        &["train", "--config", "big.toml"],
+        "error: [train] drop_last: 120 training rows in batches of 200 leave no full batch",
+    );
+    dir.write(
+        "ok.toml",
+        &cfg.replace("batch_size = 7", "batch_size = 7\ndrop_last = true"),
+    );
+    let out = ok(
+        &dir,
+        &["train", "--config", "ok.toml", "--out", "run", "--quiet"],
+    );
+    assert!(out.contains("test accuracy: "), "{out}");
+    let lines = metrics(&dir.path("run/metrics.jsonl"));
+    assert_eq!(lines.len(), 2);
+    assert!(std::fs::read_to_string(dir.path("run/config.toml"))
+        .unwrap()
+        .contains("drop_last = true"));
+}
