@@ -22,6 +22,7 @@ A config (TOML):
   [data]
   train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
   test = 0.2                   # a fraction of train (stratified for classifiers), or a file
+  validation = 0.1             # the same, for early_stopping (optional)
   target = \"label\"             # CSV target column (default: the last)
   standardize = true           # default; features scaled by the training set's mean and std
   [train]
