@@ -1,7 +1,7 @@
 //! The TOML config: parsed into typed, validated options before any work starts, so nothing
 //! downstream sees strings and no library panic is reachable from a bad config.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -139,21 +139,41 @@ impl Config {
     }
 
     /// Reads and validates a config file; relative data paths resolve against its folder.
+    /// Errors start with `file:line:column:` where they have a place in the file.
     pub fn from_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
+        if path.is_dir() {
+            bail!("{}: is a folder, not a config file", path.display());
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("{}: config file not found", path.display())
+            }
+            Err(e) => bail!("{}: cannot read the config: {e}", path.display()),
+        };
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        Self::parse(&text, &base).with_context(|| path.display().to_string())
+        Self::parse(&text, &base).map_err(|e| {
+            let msg = format!("{e:#}");
+            // "3:9: ..." joins as "c.toml:3:9: ...".
+            let sep = if msg.starts_with(|c: char| c.is_ascii_digit()) {
+                ":"
+            } else {
+                ": "
+            };
+            anyhow!("{}{sep}{msg}", path.display())
+        })
     }
 
-    /// Parses config text; `base` is the folder relative paths resolve against.
+    /// Parses config text; `base` is the folder relative paths resolve against. Errors at a
+    /// place in the text start with `line:column:`.
     pub fn parse(text: &str, base: &Path) -> Result<Config> {
-        let table: Table = text.parse().map_err(|e: toml::de::Error| {
-            anyhow!(
-                "invalid TOML: {}",
-                e.to_string().lines().next().unwrap_or("").trim()
-            )
-        })?;
+        let table: Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| anyhow!("{}", syntax_error(text, &e)))?;
+        Self::from_table(table, base).map_err(|e| located(text, e))
+    }
+
+    fn from_table(table: Table, base: &Path) -> Result<Config> {
         let mut top = Section::new("", table);
         top.check_known(&["seed", "model", "data", "train"])?;
         let seed = top.take_uint("seed")?.unwrap_or(0);
@@ -686,6 +706,98 @@ impl Section {
     }
 }
 
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+    (line, col)
+}
+
+/// A TOML syntax error on one line: `line:column: what is wrong`, in the config's words.
+fn syntax_error(text: &str, e: &toml::de::Error) -> String {
+    let span = e.span().unwrap_or(0..0);
+    let (line, col) = line_col(text, span.start);
+    let found = text.get(span.clone()).unwrap_or("");
+    let line_text = text.lines().nth(line - 1).unwrap_or("").trim();
+    let msg = e.message();
+    let what = if msg.starts_with("duplicate key") {
+        if line_text.starts_with('[') {
+            format!("duplicate section [{found}]")
+        } else {
+            format!("duplicate key `{found}`")
+        }
+    } else if msg.starts_with("string values must be quoted")
+        || (!found.is_empty()
+            && found
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && found.chars().any(|c| c.is_alphabetic())
+            && line_text.contains('='))
+    {
+        // `train = iris`: a bare word where a value goes.
+        let key = line_text.split('=').next().unwrap_or("").trim();
+        let value = if found.is_empty() { "..." } else { found };
+        format!("strings need quotes: {key} = \"{value}\"")
+    } else {
+        // toml's own words, first clause: "unclosed array, expected `]`".
+        msg.lines()
+            .next()
+            .unwrap_or(msg)
+            .replace("array", "list")
+            .to_string()
+    };
+    format!("{line}:{col}: {what}")
+}
+
+/// Puts `line:column:` in front of an error about one key (`[section] key: ...` or
+/// `key: ...`), pointing at its value (or, for an unknown key, at the key).
+fn located(text: &str, e: anyhow::Error) -> anyhow::Error {
+    let msg = format!("{e:#}");
+    let (section, rest) = match msg.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+        Some((section, rest)) => (section, rest),
+        None => ("", msg.as_str()),
+    };
+    let key = rest.split([':', ' ']).next().unwrap_or("");
+    let at_key = rest.contains(": unknown key");
+    match locate(text, section, key, at_key) {
+        Some((line, col)) => anyhow!("{line}:{col}: {msg}"),
+        None => e,
+    }
+}
+
+/// Where `key = value` sits in `[section]` ("" for the top): the key's or the value's place.
+fn locate(text: &str, section: &str, key: &str, at_key: bool) -> Option<(usize, usize)> {
+    if key.is_empty() {
+        return None;
+    }
+    let mut current = "";
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            current = header.split(']').next().unwrap_or("").trim();
+            continue;
+        }
+        let Some(after) = trimmed.strip_prefix(key) else {
+            continue;
+        };
+        let Some(value) = after.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        if current != section {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let col = if at_key {
+            indent
+        } else {
+            line.len() - value.trim_start().len()
+        };
+        return Some((i + 1, line[..col].chars().count() + 1));
+    }
+    None
+}
+
 /// " (did you mean `x`?)" for the closest candidate within a small edit distance.
 fn suggestion(word: &str, candidates: &[&str]) -> String {
     let best = candidates
@@ -787,18 +899,44 @@ mod tests {
         let e = parse(&format!("{MINIMAL}[train]\nlrr = 0.1\n"))
             .unwrap_err()
             .to_string();
-        assert_eq!(e, "[train] lrr: unknown key (did you mean `lr`?)");
+        assert_eq!(e, "6:1: [train] lrr: unknown key (did you mean `lr`?)");
         let e = parse(&format!("{MINIMAL}[train]\noptimizer = \"adma\"\n"))
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("[train] optimizer: unknown value \"adma\" (did you mean `adam`?)"),
+            e.starts_with("6:13: [train] optimizer: unknown value \"adma\" (did you mean `adam`?)"),
             "{e}"
         );
         let e = parse("[model]\nlayers = [2, 1]\nactivation = \"rleu\"\n[data]\ntrain = \"xor\"\n")
             .unwrap_err()
             .to_string();
         assert!(e.contains("did you mean `relu`"), "{e}");
+    }
+
+    #[test]
+    fn toml_syntax_errors_are_one_line_with_line_and_column() {
+        for (text, want) in [
+            (
+                "[data]\ntrain = iris\n",
+                "2:9: strings need quotes: train = \"iris\"",
+            ),
+            (
+                "[data]\ntrain = \"a\"\ntrain = \"b\"\n",
+                "3:1: duplicate key `train`",
+            ),
+            ("[data]\n[data]\n", "2:2: duplicate section [data]"),
+            (
+                "[model]\nlayers = [4, 8, 3\n",
+                "2:18: unclosed list, expected `]`",
+            ),
+            (
+                "[data]\ntrain =\n",
+                "2:8: strings need quotes: train = \"...\"",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert_eq!(e, want, "{text:?}");
+        }
     }
 
     #[test]

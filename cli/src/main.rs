@@ -42,8 +42,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Some(n) = cli.threads {
-        backprop::set_num_threads(n.into());
+    match (cli.threads, std::env::var_os("BACKPROP_NUM_THREADS")) {
+        (Some(n), _) => backprop::set_num_threads(n.into()),
+        (None, Some(v)) => {
+            // The library ignores a value it cannot use; the command says so instead.
+            let n = v.to_str().and_then(|s| s.trim().parse::<u16>().ok());
+            match n {
+                Some(n) if n >= 1 => backprop::set_num_threads(n.into()),
+                _ => anyhow::bail!(
+                    "BACKPROP_NUM_THREADS={}: expected a number of threads from 1 to 65535",
+                    v.to_string_lossy()
+                ),
+            }
+        }
+        (None, None) => {}
     }
     match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
         Command::Train(args) => {

@@ -391,7 +391,7 @@ fn check_batches(loader: &DataLoader, config: &Config) -> Result<()> {
         bail!(
             "[train] drop_last: {n} training {} in batches of {} leave no full batch; \
              set drop_last = false or a smaller batch_size",
-            rows(n),
+            plural_rows(n),
             t.batch_size
         );
     }
@@ -414,7 +414,7 @@ fn check_batches(loader: &DataLoader, config: &Config) -> Result<()> {
 }
 
 /// "row" or "rows".
-fn rows(n: usize) -> &'static str {
+fn plural_rows(n: usize) -> &'static str {
     if n == 1 {
         "row"
     } else {
@@ -464,28 +464,32 @@ fn summary(
         (None, None) => ("train", &data.train),
     };
     let e = evaluate(model, loss, &ds.x, &ds.y, data.n_classes);
+    println!("{}", metrics_summary(name, &e, ds.len()));
+    if let (Some(cm), false) = (&e.confusion, quiet) {
+        println!("confusion matrix ({name}):\n{cm}");
+    }
+    println!("run folder: {}", dir.display());
+}
+
+/// One line of metrics, the same for `train` and `eval`: accuracy in percent for a classifier,
+/// MSE, MAE and R² for a regressor.
+pub fn metrics_summary(name: &str, e: &Evaluation, rows: usize) -> String {
     match &e.confusion {
-        Some(cm) => {
-            println!(
-                "{name} accuracy: {:.2}% ({} rows), loss {:.4}",
-                100.0 * cm.accuracy(),
-                ds.len(),
-                e.loss
-            );
-            if !quiet {
-                println!("confusion matrix ({name}):\n{cm}");
-            }
-        }
-        None => println!(
-            "{name} loss {:.6}, MSE {:.6}, MAE {:.6}, R² {:.4} ({} rows)",
+        Some(cm) => format!(
+            "{name} accuracy: {:.2}% ({rows} {}), loss {:.4}",
+            100.0 * cm.accuracy(),
+            plural_rows(rows),
+            e.loss
+        ),
+        None => format!(
+            "{name} loss {:.6}, MSE {:.6}, MAE {:.6}, R² {:.4} ({rows} {})",
             e.loss,
             e.mse.unwrap_or(f64::NAN),
             e.mae.unwrap_or(f64::NAN),
             e.r2.unwrap_or(f64::NAN),
-            ds.len()
+            plural_rows(rows)
         ),
     }
-    println!("run folder: {}", dir.display());
 }
 
 /// What a checkpoint restores besides the model, optimizer and scheduler.

@@ -319,6 +319,36 @@ fn predict_classes_and_eval_report_metrics() {
     for want in ["accuracy:", "precision", "recall", "confusion matrix"] {
         assert!(report.contains(want), "{report}");
     }
+    // train and eval print the same metrics line: a model trained on all of iris, evaluated
+    // on all of it, reads the same but for the set's name.
+    let all = cfg.to_str().unwrap().replace("iris.toml", "all.toml");
+    dir.write(
+        "all.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\nepochs = 5\n",
+    );
+    let trained = ok(
+        &dir,
+        &["train", "--config", &all, "--out", "all", "--quiet"],
+    );
+    let evaluated = ok(
+        &dir,
+        &[
+            "eval",
+            "--config",
+            &all,
+            "--model",
+            "all/model.safetensors",
+            "--data",
+            "iris",
+        ],
+    );
+    let line = trained.lines().next().unwrap();
+    assert!(line.starts_with("train accuracy: "), "{trained}");
+    assert_eq!(
+        evaluated.lines().next().unwrap(),
+        line.replacen("train", "iris", 1),
+        "{evaluated}"
+    );
 }
 
 #[test]
@@ -735,6 +765,25 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
         "{err}"
     );
     assert_eq!(dir.listing(), before, "a rejected flag left files behind");
+    // The environment variable is checked as strictly as the flag, which overrides it.
+    let out = Command::new(BIN)
+        .args(["tour", "--section", "2"])
+        .current_dir(&dir.0)
+        .env("BACKPROP_NUM_THREADS", "abc")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: BACKPROP_NUM_THREADS=abc: expected a number of threads from 1 to 65535\n"
+    );
+    let out = Command::new(BIN)
+        .args(["tour", "--section", "2", "--threads", "1"])
+        .current_dir(&dir.0)
+        .env("BACKPROP_NUM_THREADS", "abc")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
     // Global: accepted before or after the command.
     ok(
         &dir,
@@ -990,4 +1039,37 @@ fn batch_norm_with_a_one_row_batch_names_drop_last() {
     assert!(std::fs::read_to_string(dir.path("run/config.toml"))
         .unwrap()
         .contains("drop_last = true"));
+}
+
+/// Config errors name the file, line and column, on one line, in the config's words.
+#[test]
+fn config_errors_are_located() {
+    let dir = TempDir::new("located");
+    for (text, want) in [
+        (
+            "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = iris\n",
+            "error: c.toml:4:9: strings need quotes: train = \"iris\"",
+        ),
+        (
+            "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\ntrain = \"xor\"\n",
+            "error: c.toml:5:1: duplicate key `train`",
+        ),
+        (
+            "[model]\nlayers = [4, 8, 3]\nactivation = \"rleu\"\n[data]\ntrain = \"iris\"\n",
+            "error: c.toml:3:14: [model] activation: unknown value \"rleu\" (did you mean `relu`?)",
+        ),
+        (
+            "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\nstandardise = true\n",
+            "error: c.toml:5:1: [data] standardise: unknown key (did you mean `standardize`?)",
+        ),
+    ] {
+        dir.write("c.toml", text);
+        fails(&dir, &["train", "--config", "c.toml"], want);
+    }
+    std::fs::remove_file(dir.path("c.toml")).unwrap();
+    fails(
+        &dir,
+        &["train", "--config", "c.toml"],
+        "error: c.toml: config file not found",
+    );
 }
