@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 Examples:
   backprop                                   train the default digits classifier (same as `backprop train`)
   backprop train --config mlp.toml --out runs/mine --metrics metrics.jsonl
@@ -21,8 +21,8 @@ A config (TOML):
   init = \"default\"             # default xavier_uniform xavier_normal kaiming_uniform kaiming_normal
   [data]
   train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
-  test = 0.2                   # a fraction of train (stratified for classifiers), or a file
-  validation = 0.1             # the same, for early_stopping (optional)
+  test = 0.2                   # a fraction of train (stratified for classifiers), or a file (or test_x/test_y)
+  validation = 0.1             # the same, for early_stopping (optional; or validation_x/validation_y)
   target = \"label\"             # CSV target column (default: the last)
   standardize = true           # default; features scaled by the training set's mean and std
   [train]
