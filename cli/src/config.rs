@@ -980,7 +980,7 @@ fn locate(text: &str, section: &str, key: &str, at_key: bool) -> Option<(usize, 
 }
 
 /// " (did you mean `x`?)" for the closest candidate within a small edit distance.
-fn suggestion(word: &str, candidates: &[&str]) -> String {
+pub fn suggestion(word: &str, candidates: &[&str]) -> String {
     let best = candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))

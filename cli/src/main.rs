@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
-            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            eprintln!("error: {}", one_line(&message(&err)));
             ExitCode::FAILURE
         }
         Err(_) => ExitCode::from(101),
@@ -83,6 +83,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => predict::run_eval(&args).map(|_| ExitCode::SUCCESS),
         Command::Tour(args) => tour::run(&args).map(|_| ExitCode::SUCCESS),
     }
+}
+
+/// The error and its causes, joined by ": ", leaving out a cause whose text the message already
+/// holds (a library error that prints its OS error would otherwise show it twice).
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Joins a multi-line message into one line.

@@ -166,6 +166,11 @@ fn json_num(v: f64) -> String {
 
 pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let resume = args.resume.as_deref();
+    if let Some(dir) = resume {
+        if !dir.is_dir() {
+            bail!("--resume {}: no such run folder", dir.display());
+        }
+    }
     let config = match (&args.config, resume) {
         (Some(path), _) => Config::from_file(path)?,
         (None, Some(dir)) => Config::from_file(&dir.join("config.toml"))

@@ -1073,3 +1073,36 @@ fn config_errors_are_located() {
         "error: c.toml: config file not found",
     );
 }
+
+/// A missing file is named once with its OS error once; a misspelt built-in dataset gets a
+/// suggestion; a missing run folder is named as such.
+#[test]
+fn missing_files_are_said_once() {
+    let dir = TempDir::new("missing");
+    dir.write(
+        "c.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"iris\"\n[train]\nepochs = 1\n",
+    );
+    let out = run(
+        &dir,
+        &["train", "--config", "c.toml", "--init", "nope.safetensors"],
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: nope.safetensors: "), "{err}");
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    dir.write(
+        "c.toml",
+        "[model]\nlayers = [4, 8, 3]\n[data]\ntrain = \"irs\"\n",
+    );
+    fails(
+        &dir,
+        &["train", "--config", "c.toml"],
+        "irs: data file not found (did you mean `iris`?)",
+    );
+    fails(
+        &dir,
+        &["train", "--resume", "nowhere"],
+        "error: --resume nowhere: no such run folder",
+    );
+}
