@@ -29,3 +29,11 @@ pub fn check_grad(f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
         panic!("{e}");
     }
 }
+
+/// Holds the process-wide state (the global generator, the thread count, flush-to-zero,
+/// anomaly detection) for one test: tests run on parallel threads of one process, so a test that
+/// seeds and draws, or switches a global, takes this first and no other test interleaves.
+pub fn global_state() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -2,14 +2,13 @@
 //! op whose forward or backward result holds a NaN or an infinity is named, by a panic in a
 //! graph and by an error from `gradcheck`.
 //!
-//! The switch is global, so these tests live in their own test binary and take a lock.
+//! The switch is global, so these tests take `common::global_state()` while it is on.
 
 use backprop::autograd::{gradcheck, GradcheckError};
 use backprop::{set_anomaly_detection, Tensor};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
 
-static SWITCH: Mutex<()> = Mutex::new(());
+mod common;
 
 /// Runs `f` with anomaly detection on (off again afterwards, also on panic).
 fn with_anomaly<R>(f: impl FnOnce() -> R) -> R {
@@ -19,7 +18,7 @@ fn with_anomaly<R>(f: impl FnOnce() -> R) -> R {
             set_anomaly_detection(false);
         }
     }
-    let _lock = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = common::global_state();
     set_anomaly_detection(true);
     let _off = Off;
     f()
@@ -67,7 +66,7 @@ fn inf_in_a_backward_names_the_op() {
 
 #[test]
 fn off_by_default_and_when_switched_off() {
-    let _lock = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = common::global_state();
     assert!(!backprop::autograd::is_anomaly_enabled());
     let x = Tensor::from_slice(&[-1.0], &[1]).set_requires_grad(true);
     let y = x.log();

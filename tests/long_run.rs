@@ -5,6 +5,7 @@
 //! `long_run_short` (10⁴ steps) runs with every `cargo test`; the 10⁶-step version is ignored by
 //! default: `cargo test --release --test long_run -- --ignored` (about 10 s; CI runs it).
 
+mod common;
 use backprop::data::{self, DataLoader};
 use backprop::nn::{CrossEntropyLoss, Mlp, MlpConfig, Module};
 use backprop::optim::{Adam, AdamConfig};
@@ -77,6 +78,7 @@ struct Run {
 /// Trains the XOR MLP for `steps` steps (2 per epoch: batches of 2, shuffled), sampling memory
 /// after `warmup` steps and at the end.
 fn train_xor(warmup: usize, steps: usize) -> Run {
+    let _global = common::global_state();
     manual_seed(0);
     let xor = data::xor();
     let model = Mlp::new(&MlpConfig::new(&[2, 8, 2]));

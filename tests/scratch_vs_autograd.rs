@@ -2,6 +2,7 @@
 //! the same numbers: the MLP of the tutorial's section 4 (as raw tensor ops in the scratch
 //! layout, and as `nn` modules in PyTorch's layout) and the neuron of section 3.
 
+mod common;
 use backprop::nn::{Linear, MSELoss, Module, Sequential, Sigmoid};
 use backprop::rng::{with_global, Generator};
 use backprop::scratch::{self, LayerGrads, Mlp, Neuron};
@@ -27,6 +28,7 @@ type Grads = (Vec<f32>, Vec<f32>);
 
 /// A random network and a batch `x: [in, N]`, `y: [out, N]` (targets in (0, 1)).
 fn problem(sizes: &[usize], n: usize, seed: u64) -> (Mlp, Array, Array) {
+    let _global = common::global_state();
     backprop::manual_seed(seed);
     let mlp = Mlp::new(sizes);
     let mut g = Generator::new(seed + 1000);
@@ -126,6 +128,7 @@ fn check_against_autograd(sizes: &[usize], n: usize, seed: u64) {
 #[test]
 fn scratch_mlp_gradients_equal_autograds_on_the_tutorials_xor_network() {
     // The tutorial's MLP([2, 3, 1]) on the four XOR inputs.
+    let _global = common::global_state();
     backprop::manual_seed(42);
     let mlp = Mlp::new(&[2, 3, 1]);
     let x = Array::new(&[2, 4], vec![0., 0., 1., 1., 0., 1., 0., 1.]);
@@ -217,6 +220,7 @@ fn the_tutorials_recipe_is_not_the_mse_gradient() {
 #[test]
 fn neuron_gradients_equal_autograds() {
     for seed in 0..5 {
+        let _global = common::global_state();
         backprop::manual_seed(seed);
         let neuron = Neuron::new(3);
         let x: Vec<f32> = with_global(|g| (0..3).map(|_| g.normal(0.0, 1.0)).collect());
@@ -239,6 +243,7 @@ fn neuron_gradients_equal_autograds() {
 #[test]
 fn the_section_3_neuron_gradients_equal_autograds() {
     // Section 3's numbers: Neuron(2) after manual_seed(42), x = [0.5, 1.0], y = 0.7.
+    let _global = common::global_state();
     backprop::manual_seed(42);
     let neuron = Neuron::new(2);
     let (x, y) = ([0.5, 1.0], 0.7);

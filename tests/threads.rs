@@ -3,6 +3,7 @@
 //! single-threaded result. Each thread predicts under `no_grad` (a thread-local switch, as in
 //! PyTorch), so no graph is recorded; in eval mode nothing in the model is written.
 
+mod common;
 use backprop::data::{self, DataLoader};
 use backprop::nn::{CrossEntropyLoss, Mlp, MlpConfig, Module};
 use backprop::optim::{Adam, AdamConfig};
@@ -21,6 +22,7 @@ const _: () = {
 
 /// An Mlp with BatchNorm1d and Dropout, trained for two epochs on the digits, in eval mode.
 fn trained_model() -> (Mlp, data::Dataset) {
+    let _global = common::global_state();
     manual_seed(11);
     let digits = data::digits();
     let mut model = Mlp::new(&MlpConfig {

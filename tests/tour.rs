@@ -2,35 +2,15 @@
 //! learns what it should, prints the same numbers every run, and (with `viz`) saves its figures.
 
 use backprop::tour::{self, SECTIONS};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-/// The sections seed and draw from the global generator; run one at a time so a concurrent
-/// test cannot interleave its draws.
-static RNG: Mutex<()> = Mutex::new(());
-
-/// A fresh, empty temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("backprop-tour-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use std::path::Path;
+mod common;
+use common::TempDir;
 
 /// Runs section `n` into a fresh folder; returns its output and the folder.
 fn run(n: usize) -> (String, TempDir) {
     let dir = TempDir::new(&format!("s{n}"));
-    let _guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    // The sections seed and draw from the global generator.
+    let _global = common::global_state();
     let mut out = Vec::new();
     tour::run_section(n, &mut out, &dir.0).unwrap();
     (String::from_utf8(out).unwrap(), dir)

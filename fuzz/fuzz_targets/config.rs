@@ -3,7 +3,7 @@
 #![no_main]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../../src/bin/backprop/config.rs"]
+#[path = "../../cli/src/config.rs"]
 mod config;
 
 use libfuzzer_sys::fuzz_target;

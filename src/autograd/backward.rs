@@ -77,11 +77,16 @@ impl Tensor {
                 let out = t.array();
                 s.op.backward(&s.inputs, &out, &g)
             };
-            debug_assert_eq!(
+            // Checked in release builds too: `zip` below would silently drop the gradients of
+            // the inputs past a short list.
+            assert_eq!(
                 input_grads.len(),
                 s.inputs.len(),
-                "{}: one gradient per input",
-                node.name()
+                "backward: {} returned {} gradients for its {} inputs (a Backward returns one \
+                 entry per input, None where an input needs no gradient)",
+                node.name(),
+                input_grads.len(),
+                s.inputs.len()
             );
             for (input, ig) in s.inputs.iter().zip(input_grads) {
                 let Some(ig) = ig else { continue };
@@ -240,6 +245,34 @@ mod tests {
         assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
         // Dropping a long chain must not overflow either.
         drop(y);
+    }
+
+    /// A custom op that returns one gradient for two inputs.
+    struct ShortBackward;
+    impl crate::autograd::Backward for ShortBackward {
+        fn name(&self) -> &'static str {
+            "ShortBackward"
+        }
+        fn backward(
+            &self,
+            _inputs: &[Tensor],
+            _output: &crate::Array,
+            grad: &crate::Array,
+        ) -> Vec<Option<crate::Array>> {
+            vec![Some(grad.clone())]
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "backward: ShortBackward returned 1 gradients for its 2 inputs (a Backward returns one entry per input"
+    )]
+    fn a_backward_with_too_few_gradients_panics_naming_the_op() {
+        let a = Tensor::from_slice(&[1.0], &[1]).set_requires_grad(true);
+        let b = Tensor::from_slice(&[2.0], &[1]).set_requires_grad(true);
+        let sum = a.array().zip_map(&b.array(), |x, y| x + y);
+        let y = Tensor::from_op(sum, &[&a, &b], ShortBackward);
+        y.sum().backward();
     }
 
     #[test]

@@ -427,8 +427,9 @@ fn parse(reader: impl BufRead, source: &str, target: Target<'_>, cap: usize) -> 
             return Err(Error::parse(
                 loc(),
                 format!(
-                    "row has {} cells, the header has {cols} columns",
-                    cells.len()
+                    "row has {} cell{}, the header has {cols} columns",
+                    cells.len(),
+                    if cells.len() == 1 { "" } else { "s" }
                 ),
             ));
         }
@@ -529,7 +530,7 @@ mod tests {
         );
         assert_eq!(
             err("a,b\n1\n", None),
-            "t.csv:2: row has 1 cells, the header has 2 columns"
+            "t.csv:2: row has 1 cell, the header has 2 columns"
         );
         assert_eq!(
             err("", None),
@@ -655,7 +656,7 @@ mod tests {
         assert_eq!(
             read_csv(&path, None).unwrap_err().to_string(),
             format!(
-                "{}:3: row has 1 cells, the header has 2 columns",
+                "{}:3: row has 1 cell, the header has 2 columns",
                 path.display()
             )
         );

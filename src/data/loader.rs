@@ -1,5 +1,5 @@
-//! [`DataLoader`]: cuts a dataset into mini-batches, as `torch.utils.data.DataLoader` with
-//! `drop_last=False`.
+//! [`DataLoader`]: cuts a dataset into mini-batches, as `torch.utils.data.DataLoader` (with its
+//! `batch_size`, `shuffle` and `drop_last`).
 
 use super::{gather_rows, Dataset};
 use crate::rng::Generator;
@@ -7,10 +7,15 @@ use crate::{Array, Tensor};
 
 /// Yields `(x, y)` batches of a dataset's rows as tensors with `requires_grad = false`.
 ///
-/// Without shuffling, batches are consecutive rows in order, and the last, partial batch is kept.
-/// With shuffling, each [`iter`](DataLoader::iter) draws a fresh permutation of the rows from the
-/// generator (`Generator::randperm`, as PyTorch's `RandomSampler` uses `torch.randperm`).
-/// A batch size of 0 (or above the row count) gives one batch of all rows.
+/// Without shuffling, batches are consecutive rows in order. With shuffling, each
+/// [`iter`](DataLoader::iter) draws a fresh permutation of the rows from the generator
+/// (`Generator::randperm`, as PyTorch's `RandomSampler` uses `torch.randperm`).
+///
+/// The last batch is smaller when the batch size does not divide the row count; it is kept
+/// unless [`drop_last`](DataLoader::drop_last) is set (PyTorch's `drop_last`, default `false`).
+/// Dropping it avoids a tiny last batch, e.g. one row, which `BatchNorm1d` cannot train on.
+/// A batch size of 0 means one batch of all rows. A batch size above the row count gives one
+/// batch of all rows, or none with `drop_last`, as in PyTorch.
 ///
 /// # Examples
 /// ```
@@ -28,6 +33,7 @@ pub struct DataLoader<'a> {
     y: &'a Array,
     batch_size: usize,
     shuffle: bool,
+    drop_last: bool,
 }
 
 impl<'a> DataLoader<'a> {
@@ -58,7 +64,28 @@ impl<'a> DataLoader<'a> {
             y,
             batch_size,
             shuffle,
+            drop_last: false,
         }
+    }
+
+    /// Drops the last batch of each pass when it is smaller than the batch size (PyTorch's
+    /// `drop_last=True`); the rows it would have held are left out of that pass. With
+    /// shuffling, different rows are left out each pass. Does nothing for `batch_size = 0`
+    /// (the full batch is never partial).
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::{data::{self, DataLoader}, rng::Generator};
+    /// let ds = data::xor(); // 4 rows
+    /// let loader = DataLoader::new(&ds, 3, false).drop_last(true);
+    /// assert_eq!(loader.len(), 1);
+    /// let batches: Vec<_> = loader.iter(&mut Generator::new(0)).collect();
+    /// assert_eq!(batches.len(), 1);
+    /// assert_eq!(batches[0].0.shape(), vec![3, 2]);
+    /// ```
+    pub fn drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
+        self
     }
 
     /// The number of rows.
@@ -76,13 +103,25 @@ impl<'a> DataLoader<'a> {
         }
     }
 
-    /// The number of batches per pass, `ceil(n / batch_size)` (0 for no rows).
+    /// The number of batches per pass: `ceil(n / batch_size)`, or `floor(n / batch_size)` with
+    /// [`drop_last`](DataLoader::drop_last) (0 for no rows).
     pub fn len(&self) -> usize {
         let n = self.n_rows();
         if n == 0 {
             0
+        } else if self.drop_last && self.batch_size > 0 {
+            n / self.batch_size
         } else {
             n.div_ceil(self.batch_size())
+        }
+    }
+
+    /// The rows a pass covers: all of them, less the partial last batch with `drop_last`.
+    fn rows_per_pass(&self) -> usize {
+        if self.drop_last && self.batch_size > 0 {
+            self.len() * self.batch_size
+        } else {
+            self.n_rows()
         }
     }
 
@@ -101,6 +140,7 @@ impl<'a> DataLoader<'a> {
             order,
             batch_size: self.batch_size(),
             pos: 0,
+            end: self.rows_per_pass(),
         }
     }
 }
@@ -113,6 +153,8 @@ pub struct Batches<'a> {
     order: Option<Vec<usize>>,
     batch_size: usize,
     pos: usize,
+    /// Where the pass stops (the row count, less a dropped last batch).
+    end: usize,
 }
 
 /// The rows `start..end` of `a`, copied.
@@ -127,11 +169,10 @@ impl Iterator for Batches<'_> {
     type Item = (Tensor, Tensor);
 
     fn next(&mut self) -> Option<(Tensor, Tensor)> {
-        let n = self.x.shape()[0];
-        if self.pos >= n {
+        if self.pos >= self.end {
             return None;
         }
-        let end = (self.pos + self.batch_size).min(n);
+        let end = (self.pos + self.batch_size).min(self.end);
         let (x, y) = match &self.order {
             Some(order) => {
                 let idx = &order[self.pos..end];
@@ -147,8 +188,7 @@ impl Iterator for Batches<'_> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left =
-            (self.x.shape()[0] - self.pos.min(self.x.shape()[0])).div_ceil(self.batch_size.max(1));
+        let left = (self.end - self.pos.min(self.end)).div_ceil(self.batch_size.max(1));
         (left, Some(left))
     }
 }
@@ -238,6 +278,62 @@ mod tests {
         // Same seed, same batches.
         let again: Vec<_> = loader.iter(&mut Generator::new(4)).collect();
         assert_eq!(flat(&again), flat(&first));
+    }
+
+    #[test]
+    fn drop_last_leaves_out_the_partial_batch() {
+        let d = ds(10);
+        let mut g = Generator::new(0);
+        let kept = DataLoader::new(&d, 4, false);
+        let dropped = DataLoader::new(&d, 4, false).drop_last(true);
+        assert_eq!((kept.len(), dropped.len()), (3, 2));
+        let it = dropped.iter(&mut g);
+        assert_eq!(it.len(), 2);
+        let batches: Vec<_> = it.collect();
+        assert_eq!(
+            rows_of(&batches),
+            vec![vec![0., 1., 2., 3.], vec![4., 5., 6., 7.]]
+        );
+        // An exact division loses nothing; `drop_last(false)` is the default.
+        let exact = DataLoader::new(&d, 5, false).drop_last(true);
+        assert_eq!(
+            rows_of(&exact.iter(&mut g).collect::<Vec<_>>())
+                .concat()
+                .len(),
+            10
+        );
+        assert_eq!(
+            rows_of(
+                &kept
+                    .clone()
+                    .drop_last(false)
+                    .iter(&mut g)
+                    .collect::<Vec<_>>()
+            ),
+            rows_of(&kept.iter(&mut g).collect::<Vec<_>>())
+        );
+        // PyTorch: a batch size above the row count gives no batch; 0 (full batch) gives one.
+        let none = DataLoader::new(&d, 11, false).drop_last(true);
+        assert_eq!((none.len(), none.iter(&mut g).count()), (0, 0));
+        let full = DataLoader::new(&d, 0, false).drop_last(true);
+        assert_eq!((full.len(), full.iter(&mut g).count()), (1, 1));
+    }
+
+    #[test]
+    fn drop_last_with_shuffle_draws_the_same_permutation() {
+        // The sampler permutes all rows and the batch sampler drops the tail, as in PyTorch:
+        // the kept batches are the first ones of the plain shuffled pass.
+        let d = ds(10);
+        let all: Vec<_> = DataLoader::new(&d, 3, true)
+            .iter(&mut Generator::new(7))
+            .collect();
+        let kept: Vec<_> = DataLoader::new(&d, 3, true)
+            .drop_last(true)
+            .iter(&mut Generator::new(7))
+            .collect();
+        assert_eq!(kept.len(), 3);
+        assert_eq!(rows_of(&kept), rows_of(&all[..3]));
+        assert!(kept.iter().all(|(x, _)| x.shape() == vec![3, 2]));
     }
 
     #[test]

@@ -226,7 +226,7 @@ impl Module for BatchNorm1d {
                 let (n, _, l) = layout(&shape);
                 assert!(
                     n * l > 1,
-                    "Expected more than 1 value per channel when training, got input size torch.Size({shape:?})"
+                    "BatchNorm1d: training needs more than one value per channel (more than one row per batch), got input of shape {shape:?}"
                 );
                 let (out, mean, var) = batch_norm_train(x, w, b, self.eps);
                 if self.training {
@@ -525,12 +525,11 @@ mod tests {
         assert_eq!(bn.forward(&x).to_vec(), train);
     }
 
-    // Python:
-    // >>> nn.BatchNorm1d(4)(torch.ones(1, 4))
-    // ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 4])
+    // PyTorch refuses the same input (ValueError: Expected more than 1 value per channel when
+    // training); our message says it in our terms.
     #[test]
     #[should_panic(
-        expected = "Expected more than 1 value per channel when training, got input size torch.Size([1, 4])"
+        expected = "BatchNorm1d: training needs more than one value per channel (more than one row per batch), got input of shape [1, 4]"
     )]
     fn single_sample_in_training_panics() {
         BatchNorm1d::new(4).forward(&Tensor::ones(&[1, 4]));

@@ -168,6 +168,7 @@ mod tests {
     // (tensor([0.0000, 1.2500]), tensor(0.2004))
     #[test]
     fn train_mode_scales_kept_values_and_drops_about_p() {
+        let _global = crate::testing::global_state();
         manual_seed(7);
         let d = Dropout::new(0.2);
         let y = d.forward(&Tensor::ones(&[10000])).to_vec();

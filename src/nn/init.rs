@@ -410,6 +410,7 @@ mod tests {
     // tensor(0.1633)          # 2 * sqrt(2 / 300)
     #[test]
     fn normal_schemes_have_pytorch_std() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(5);
         let w = Tensor::zeros(&[200, 100]);
         kaiming_normal(&w, 0.0, FanMode::FanOut, "relu");

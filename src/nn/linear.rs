@@ -222,6 +222,7 @@ mod tests {
     // (tensor(True), tensor(True))
     #[test]
     fn default_init_is_uniform_within_one_over_sqrt_fan_in() {
+        let _global = crate::testing::global_state();
         manual_seed(11);
         let m = Linear::new(16, 500);
         let bound = 0.25f32;

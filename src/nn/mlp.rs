@@ -267,6 +267,7 @@ mod tests {
 
     #[test]
     fn xavier_init_respects_its_bound() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(3);
         let mlp = Mlp::new(&MlpConfig {
             init: InitScheme::XavierUniform,

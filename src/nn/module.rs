@@ -658,6 +658,7 @@ mod tests {
     // ...         torch.nn.init.xavier_uniform_(m.weight); m.bias.data.fill_(0.01)
     #[test]
     fn apply_init_weights_reaches_every_linear_and_visits_children_first() {
+        let _global = crate::testing::global_state();
         manual_seed(0);
         let mut model = Sequential::new()
             .add(Linear::new(2, 32))
@@ -702,6 +703,7 @@ mod tests {
 
     #[test]
     fn state_dict_round_trip_and_strict_errors_leave_model_untouched() {
+        let _global = crate::testing::global_state();
         manual_seed(1);
         let a = Sequential::new()
             .add(Linear::new(3, 2))

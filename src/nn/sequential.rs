@@ -302,6 +302,7 @@ mod tests {
     #[test]
     fn no_grad_forward_fuses_linear_relu_with_the_same_result() {
         use crate::nn::{Linear, ReLU};
+        let _global = crate::testing::global_state();
         crate::manual_seed(3);
         let model = Sequential::new()
             .add(Linear::new(20, 30))

@@ -34,7 +34,7 @@ fn vector_norm(values: &[f32], p: f64) -> f32 {
 /// `Σ v²` in `f64`. Each square of an `f32` is exact in `f64`, and eight independent partial
 /// sums let the loop vectorize (a single running sum is one long dependency chain); the result
 /// differs from a sequential sum only far below `f32` resolution.
-fn sum_of_squares(values: &[f32]) -> f64 {
+pub(crate) fn sum_of_squares(values: &[f32]) -> f64 {
     let mut acc = [0f64; 8];
     let chunks = values.chunks_exact(8);
     let rest = chunks.remainder();

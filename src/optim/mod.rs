@@ -44,6 +44,7 @@ mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+pub(crate) use clip::sum_of_squares;
 pub use clip::{clip_grad_norm, clip_grad_value, l1_penalty};
 pub use lr_scheduler::{
     CosineAnnealingLR, ExponentialLR, LRScheduler, LinearLR, LinearLRConfig, MultiStepLR,
@@ -276,13 +277,16 @@ impl<'a> StateReader<'a> {
             .ok_or_else(|| Self::mismatch(key, "a scalar", e))
     }
 
-    /// A one-element integer (`i64`, or a float holding an integer).
+    /// A one-element integer (`i64`, or a float holding an integer below 2⁵³ in magnitude,
+    /// where every integer is exact).
     pub(crate) fn i64(&mut self, key: &str) -> Result<i64> {
+        /// 2⁵³: above it an `f64` cannot hold every integer, so a float count is not trusted.
+        const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
         let e = self.entry(key)?;
         match &e.data {
             StateData::I64(v) if v.len() == 1 => Ok(v[0]),
             _ => match e.scalar_value() {
-                Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(v as i64),
+                Some(v) if v.fract() == 0.0 && v.abs() < EXACT_INTEGER_LIMIT => Ok(v as i64),
                 _ => Err(Self::mismatch(key, "an integer scalar", e)),
             },
         }

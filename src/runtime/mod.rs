@@ -2,10 +2,12 @@
 //! ([`set_num_threads`], as `torch.set_num_threads`) and whether subnormal floats are flushed
 //! to zero ([`set_flush_denormal`], as `torch.set_flush_denormal`).
 //!
-//! Threads split only large work: matrix products above
-//! [`PARALLEL_THRESHOLD`](crate::tensor::PARALLEL_THRESHOLD) multiply-adds and elementwise passes
-//! over at least 2¹⁶ elements, so a small network runs on the calling thread, lock-free. The
-//! threads are this crate's own pool (see `pool.rs`), started on the first large job.
+//! Threads split only large work: matrix products of at least [`GEMM_PARALLEL_THRESHOLD`]
+//! multiply-adds and elementwise passes over at least 2¹⁶ elements, so a small network runs on
+//! the calling thread, lock-free. The threads are this crate's own pool (see `pool.rs`), started
+//! on the first large job.
+//!
+//! This module depends on `std` alone: the kernels (`tensor`) call into it, never the reverse.
 
 mod pool;
 
@@ -57,9 +59,14 @@ fn default_threads() -> usize {
     })
 }
 
+/// Products of at least this many multiply-adds use the thread pool; below it the cost of
+/// waking threads outweighs the work. (`tensor::PARALLEL_THRESHOLD` is the same number, checked
+/// at compile time in `tensor/mod.rs`.)
+pub(crate) const GEMM_PARALLEL_THRESHOLD: usize = 1 << 20;
+
 /// How many threads a product of `work` multiply-adds should use.
 pub(crate) fn gemm_threads(work: usize) -> usize {
-    if work < crate::tensor::PARALLEL_THRESHOLD {
+    if work < GEMM_PARALLEL_THRESHOLD {
         return 1;
     }
     get_num_threads()
@@ -162,6 +169,7 @@ mod tests {
 
     #[test]
     fn flush_denormal_zeroes_subnormal_results_on_this_thread_and_the_pool() {
+        let _global = crate::testing::global_state();
         if !set_flush_denormal(true) {
             return;
         }

@@ -424,6 +424,7 @@ mod tests {
 
     #[test]
     fn neuron_training_reaches_its_target() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(1);
         let mut neuron = Neuron::new(2);
         let x = [0.5, 1.0];
@@ -436,6 +437,7 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(2);
         let mlp = Mlp::new(&[3, 4, 2]);
         let mut x = Array::zeros(&[3, 5]);
@@ -462,6 +464,7 @@ mod tests {
 
     #[test]
     fn backward_does_not_touch_the_weights() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(3);
         let mlp = Mlp::new(&[2, 3, 1]);
         let before = mlp.clone();

@@ -9,6 +9,10 @@ pub use array::{gemm, Array, MatRef, PARALLEL_THRESHOLD};
 pub(crate) use array::{gemm_ex, relu_f32, same_device, Init};
 pub(crate) use simd::vectorized;
 
+// `runtime` chooses thread counts from its own copy of the threshold, so that it depends on
+// std alone (no import cycle); the two must agree.
+const _: () = assert!(PARALLEL_THRESHOLD == crate::runtime::GEMM_PARALLEL_THRESHOLD);
+
 use crate::autograd::{Backward, Node};
 use crate::device::Device;
 use crate::rng::{with_global, Generator};

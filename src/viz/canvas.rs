@@ -160,7 +160,7 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// A number in at most about five characters of precision: `0.0123`, `12.5`, `1.2e-5`.
+/// A number in at most about five characters of precision: `0.0123`, `12.5`, `1.2e-5`, `1e-8`.
 pub(crate) fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         return format!("{v}");
@@ -169,25 +169,54 @@ pub(crate) fn fmt_num(v: f64) -> String {
     if a == 0.0 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
-        format!("{v:.1e}")
+        trim_zeros(&format!("{v:.1e}"))
     } else {
         let digits = (3 - a.log10().floor() as i32).clamp(0, 4) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
+        trim_zeros(&format!("{v:.digits$}"))
     }
 }
 
-/// A tick label on an axis spanning `span`: like [`fmt_num`], but a value that is zero up to
-/// rounding (`6.9e-18` on an axis from -0.04 to 0.06) reads `0`.
+/// `1.500` → `1.5`, `2.0e-5` → `2e-5`, `-0.000` → `0`: trailing zeros of the fraction go.
+fn trim_zeros(s: &str) -> String {
+    let (mantissa, exp) = match s.split_once('e') {
+        Some((m, e)) => (m, Some(e)),
+        None => (s, None),
+    };
+    let mut m = mantissa;
+    if m.contains('.') {
+        m = m.trim_end_matches('0').trim_end_matches('.');
+    }
+    let m = if m == "-0" { "0" } else { m };
+    match exp {
+        Some(e) => format!("{m}e{e}"),
+        None => m.to_string(),
+    }
+}
+
+/// How many ticks a linear axis gets at most (plotters' default label count): labels must
+/// tell apart values this far apart, a tenth of the axis.
+const TICKS_PER_AXIS: f64 = 10.0;
+
+/// A tick label on a linear axis spanning `span`: enough digits that neighbouring ticks (about
+/// a tenth of the span apart) read differently — an axis from 0.00999 to 0.01 gets `0.009992`,
+/// not `0.01` five times — and a value that is zero up to rounding (`6.9e-18` on an axis from
+/// -0.04 to 0.06) reads `0`.
 pub(crate) fn fmt_tick(v: f64, span: f64) -> String {
-    if v.abs() < span.abs() * 1e-9 {
-        "0".into()
+    let span = span.abs();
+    if !v.is_finite() || !span.is_finite() || span == 0.0 {
+        return fmt_num(v);
+    }
+    if v.abs() < span * 1e-9 {
+        return "0".into();
+    }
+    // One digit finer than the tick spacing, as plotters may step by 2.5 × 10^k.
+    let finest = (span / TICKS_PER_AXIS).log10().floor() as i32 - 1;
+    if (1e-3..1e5).contains(&v.abs().max(span)) {
+        let decimals = (-finest).clamp(0, 12) as usize;
+        trim_zeros(&format!("{v:.decimals$}"))
     } else {
-        fmt_num(v)
+        let digits = (v.abs().log10().floor() as i32 - finest).clamp(1, 12) as usize;
+        trim_zeros(&format!("{v:.digits$e}"))
     }
 }
 
@@ -269,9 +298,35 @@ mod tests {
     #[test]
     fn ticks_snap_to_zero_and_counts_are_whole() {
         assert_eq!(fmt_tick(6.9e-18, 0.1), "0");
-        assert_eq!(fmt_tick(1e-5, 1e-4), "1.0e-5");
+        assert_eq!(fmt_tick(1e-5, 1e-4), "1e-5");
+        assert_eq!(fmt_tick(0.05, 0.35), "0.05");
+        assert_eq!(fmt_tick(20000.0, 1e5), "2e4");
         assert_eq!(fmt_count(1.5), "");
         assert_eq!(fmt_count(2.0), "2");
+    }
+
+    #[test]
+    fn neighbouring_ticks_read_differently() {
+        // A learning rate that barely moves (cosine annealing's first epochs), a loss near
+        // 1000, a tiny gradient range: ticks a tenth of the span apart stay distinct.
+        for (lo, hi) in [
+            (0.00999, 0.01),
+            (1000.0, 1000.5),
+            (1e-7, 1.2e-7),
+            (-3.0, 2.0),
+            (0.0, 2e5),
+        ] {
+            let span = hi - lo;
+            let labels: Vec<String> = (0..=20)
+                .map(|k| fmt_tick(lo + span * k as f64 / 20.0, span))
+                .collect();
+            for w in labels.windows(2) {
+                assert_ne!(w[0], w[1], "axis {lo}..{hi}: {labels:?}");
+            }
+        }
+        assert_eq!(fmt_tick(0.009992, 1e-5), "0.009992");
+        assert_eq!(fmt_num(1e-5), "1e-5");
+        assert_eq!(fmt_num(-0.00001234), "-1.2e-5");
     }
 
     #[test]

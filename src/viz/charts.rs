@@ -5,20 +5,50 @@ use super::canvas::{
 };
 use crate::Result;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-/// Line charts over epochs, one line per series, with a legend.
+/// Line charts over epochs, one line per series, with a legend above the plot (never over
+/// the lines).
 pub(crate) struct Curves<'a> {
     pub title: &'a str,
     pub series: Vec<(&'a str, &'a [f64])>,
     /// The epoch of each point (shared by all series); `None`: `1..=n`.
     pub x_values: Option<&'a [f64]>,
     pub y_label: &'a str,
-    /// A logarithmic y axis (gradient norms span orders of magnitude); values ≤ 0 are skipped.
+    /// A logarithmic y axis (gradient norms span orders of magnitude). Zeros are drawn on the
+    /// axis's lowest line, labelled 0 (a dead layer's gradient is 0, and must show); negative
+    /// values are skipped.
     pub log_y: bool,
     pub size: (u32, u32),
 }
+
+/// The colour of each data split, the same in every chart: training, validation, test.
+pub(crate) const SPLIT_COLORS: [RGBColor; 3] = [PALETTE[0], PALETTE[1], PALETTE[2]];
+
+/// The colour of series `i`: its split's for a data split (a name starting with `training`,
+/// `train`, `validation`, `val` or `test`), else one of the palette's other colours, so that
+/// nothing else looks like a split.
+pub(crate) fn series_color(name: &str, i: usize) -> RGBColor {
+    let others = &PALETTE[SPLIT_COLORS.len()..];
+    match name.split_whitespace().next().unwrap_or("") {
+        "training" | "train" => SPLIT_COLORS[0],
+        "validation" | "val" => SPLIT_COLORS[1],
+        "test" => SPLIT_COLORS[2],
+        _ => others[i % others.len()],
+    }
+}
+
+/// Histograms of values and of gradients: colours no data split uses.
+pub(crate) const VALUES_COLOR: RGBColor = PALETTE[4];
+pub(crate) const GRADIENT_COLOR: RGBColor = PALETTE[3];
+
+/// Pixels: the title's band, one legend row, and the legend's left edge (the plot's).
+const TITLE_BAND: u32 = 36;
+const LEGEND_ROW: u32 = 18;
+const LEGEND_LEFT: i32 = 76;
 
 impl Figure for Curves<'_> {
     fn size(&self) -> (u32, u32) {
@@ -26,15 +56,18 @@ impl Figure for Curves<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &Area<DB>) -> DrawResult<DB> {
-        let usable = |v: f64| v.is_finite() && (!self.log_y || v > 0.0);
-        let values = self
+        let positive = self
             .series
             .iter()
             .flat_map(|(_, s)| s.iter().copied())
-            .filter(|&v| usable(v));
-        let Some((lo, hi)) = finite_range(values) else {
-            return draw_empty(area, self.title, "no values to plot");
+            .filter(|&v| v.is_finite() && (!self.log_y || v > 0.0));
+        let has_zero = self.log_y && self.series.iter().any(|(_, s)| s.contains(&0.0));
+        let range = match (finite_range(positive), has_zero) {
+            (Some(r), _) => r,
+            (None, true) => (0.1, 1.0),
+            (None, false) => return draw_empty(area, self.title, "no values to plot"),
         };
+        let (lo, hi) = range;
         let n = self.series.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
         let (x0, x1) = (self.x_at(0), self.x_at(n.max(1) - 1));
         let x = if x1 <= x0 {
@@ -42,6 +75,7 @@ impl Figure for Curves<'_> {
         } else {
             x0..x1
         };
+        let plot = self.draw_title_and_legend(area)?;
         if self.log_y {
             let (lo, hi) = if hi / lo < 10.0 {
                 let mid = (lo * hi).sqrt();
@@ -49,10 +83,36 @@ impl Figure for Curves<'_> {
             } else {
                 (lo / 1.5, hi * 1.5)
             };
-            self.draw_on(area, x, (lo..hi).log_scale(), hi, usable)
+            // Zero sits one decade below the lowest power of ten on the axis.
+            let zero = has_zero.then(|| 10f64.powf(lo.log10().floor() - 1.0));
+            let lo = zero.unwrap_or(lo);
+            let place = |v: f64| match zero {
+                Some(z) if v == 0.0 => Some(z),
+                _ => (v.is_finite() && v > 0.0).then_some(v),
+            };
+            let label = |v: &f64| match zero {
+                Some(z) if (v / z - 1.0).abs() < 1e-6 => "0".to_string(),
+                _ => fmt_num(*v),
+            };
+            let chart = self.draw_on(&plot, x.clone(), (lo..hi).log_scale(), &label, place)?;
+            if let Some(z) = zero {
+                // The axis starts at the zero line, where plotters puts no tick: label it.
+                let (px, py) = chart.backend_coord(&(x.start, z));
+                let (bx, by) = plot.get_base_pixel();
+                plot.draw(&Text::new(
+                    "0".to_string(),
+                    (px - bx - 6, py - by),
+                    canvas::text(12.0).pos(Pos::new(HPos::Right, VPos::Center)),
+                ))?;
+            }
+            Ok(())
         } else {
             let pad = (hi - lo) * 0.05;
-            self.draw_on(area, x, (lo - pad)..(hi + pad), hi - lo, usable)
+            let span = hi - lo;
+            let label = |v: &f64| fmt_tick(*v, span);
+            let place = |v: f64| v.is_finite().then_some(v);
+            self.draw_on(&plot, x, (lo - pad)..(hi + pad), &label, place)
+                .map(|_| ())
         }
     }
 }
@@ -66,24 +126,82 @@ impl Curves<'_> {
         }
     }
 
-    fn draw_on<DB, Y>(
+    /// Draws the title and, under it, the legend (wrapped into rows); returns the area left
+    /// for the plot.
+    fn draw_title_and_legend<DB: DrawingBackend>(
         &self,
         area: &Area<DB>,
+    ) -> std::result::Result<Area<DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+        let (w, _) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            self.title.to_string(),
+            (w as i32 / 2, 18),
+            canvas::centered(20.0),
+        ))?;
+        let label_style = canvas::text(12.0).pos(Pos::new(HPos::Left, VPos::Center));
+        let (mut x, mut row) = (LEGEND_LEFT, 0u32);
+        let mut any = false;
+        for (i, (name, _)) in self.series.iter().enumerate() {
+            if name.is_empty() {
+                continue;
+            }
+            let item = 26 + canvas::text_size(name, 12.0).0 as i32 + 18;
+            if any && x + item > w as i32 - 12 {
+                (x, row) = (LEGEND_LEFT, row + 1);
+            }
+            any = true;
+            let y = (TITLE_BAND + row * LEGEND_ROW + LEGEND_ROW / 2) as i32;
+            let color = series_color(name, i);
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                color.stroke_width(2),
+            ))?;
+            area.draw(&Text::new(
+                name.to_string(),
+                (x + 26, y),
+                label_style.clone(),
+            ))?;
+            x += item;
+        }
+        let top = if any {
+            TITLE_BAND + (row + 1) * LEGEND_ROW + 4
+        } else {
+            TITLE_BAND
+        };
+        Ok(area.split_vertically(top).1)
+    }
+
+    /// Draws axes and lines; `place` gives a value's height, or `None` to leave a gap.
+    /// Returns the chart's coordinate mapping.
+    #[allow(clippy::type_complexity)]
+    fn draw_on<'b, DB, Y>(
+        &self,
+        area: &'b Area<DB>,
         x: std::ops::Range<f64>,
         y: Y,
-        span: f64,
-        usable: impl Fn(f64) -> bool,
-    ) -> DrawResult<DB>
+        y_label: &dyn Fn(&f64) -> String,
+        place: impl Fn(f64) -> Option<f64>,
+    ) -> std::result::Result<
+        ChartContext<'b, DB, Cartesian2d<RangedCoordf64, Y::CoordDescType>>,
+        DrawingAreaErrorKind<DB::ErrorType>,
+    >
     where
         DB: DrawingBackend,
         Y: AsRangedCoord<Value = f64>,
         Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
+        let y: Y::CoordDescType = y.into();
+        // Room for the widest tick label and the axis name beside it.
+        let widest = [y.range().start, y.range().end]
+            .iter()
+            .map(|v| canvas::text_size(&y_label(v), 12.0).0)
+            .max()
+            .unwrap_or(0);
         let mut chart = ChartBuilder::on(area)
-            .caption(self.title, canvas::text(20.0))
             .margin(12)
+            .margin_top(4)
             .x_label_area_size(40)
-            .y_label_area_size(64)
+            .y_label_area_size((widest + 34).max(64))
             .build_cartesian_2d(x, y)?;
         let n = self.series.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
         chart
@@ -92,62 +210,91 @@ impl Curves<'_> {
             .y_desc(self.y_label)
             .x_labels(n.clamp(2, 10))
             .x_label_formatter(&|v| {
-                // Epochs are whole numbers: label only the ticks that fall on one.
+                // Epochs are whole numbers: label only the ticks that fall on one, in full.
                 if (v - v.round()).abs() < 1e-6 {
-                    fmt_num(v.round())
+                    format!("{}", v.round() as i64)
                 } else {
                     String::new()
                 }
             })
-            .y_label_formatter(&|v| fmt_tick(*v, span))
+            .y_label_formatter(y_label)
             .label_style(canvas::text(12.0))
             .axis_desc_style(canvas::text(13.0))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(210, 210, 210))
             .draw()?;
         for (i, (name, values)) in self.series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+            let color = series_color(name, i);
             // Non-finite values break the line instead of being drawn at an invented height.
             let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
             for (k, &v) in values.iter().enumerate() {
-                if usable(v) {
-                    runs.last_mut()
+                match place(v) {
+                    Some(y) => runs
+                        .last_mut()
                         .expect("never empty")
-                        .push((self.x_at(k), v));
-                } else if !runs.last().expect("never empty").is_empty() {
-                    runs.push(Vec::new());
+                        .push((self.x_at(k), y)),
+                    None if !runs.last().expect("never empty").is_empty() => runs.push(Vec::new()),
+                    None => {}
                 }
             }
-            let mut labelled = false;
+            let max_points = 2 * self.size.0 as usize;
             for run in runs.into_iter().filter(|r| !r.is_empty()) {
+                let run = decimate(run, max_points);
                 let style = color.stroke_width(2);
-                let series = if run.len() == 1 {
+                if run.len() == 1 {
                     chart.draw_series(
                         run.iter()
                             .map(|&p| Circle::new(p, 3, color.filled()).into_dyn()),
-                    )?
+                    )?;
                 } else {
-                    chart.draw_series(std::iter::once(PathElement::new(run, style).into_dyn()))?
-                };
-                if !labelled {
-                    series.label(*name).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    // A thick line is filled as one polygon, at a cost that grows with its
+                    // edges times the rows they cross: a jagged line of thousands of points
+                    // took a second. Pieces of PIECE points (each sharing its last point with
+                    // the next piece) draw the same line at a small fraction of that.
+                    const PIECE: usize = 256;
+                    let starts = (0..run.len() - 1).step_by(PIECE - 1);
+                    let pieces = starts.map(|i| {
+                        let end = (i + PIECE).min(run.len());
+                        PathElement::new(run[i..end].to_vec(), style).into_dyn()
                     });
-                    labelled = true;
+                    chart.draw_series(pieces)?;
                 }
             }
         }
-        if self.series.iter().any(|(name, _)| !name.is_empty()) {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(160, 160, 160))
-                .label_font(canvas::text(12.0))
-                .draw()?;
-        }
-        Ok(())
+        Ok(chart)
     }
+}
+
+/// At most about `max_points` points of `run` that draw the same line at chart resolution:
+/// the points are cut into equal buckets, and each bucket keeps its first and last point and
+/// its lowest and highest, in order. A long run (100 000 epochs) then costs as much to draw
+/// as a short one, and no spike disappears.
+fn decimate(run: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
+    let per_bucket = 4;
+    if run.len() <= max_points.max(per_bucket) {
+        return run;
+    }
+    let bucket = run.len().div_ceil(max_points / per_bucket);
+    let mut out = Vec::with_capacity(max_points + per_bucket);
+    for chunk in run.chunks(bucket) {
+        let lowest = (0..chunk.len()).min_by(|&a, &b| chunk[a].1.total_cmp(&chunk[b].1));
+        let highest = (0..chunk.len()).max_by(|&a, &b| chunk[a].1.total_cmp(&chunk[b].1));
+        let mut keep = [
+            0,
+            lowest.unwrap_or(0),
+            highest.unwrap_or(0),
+            chunk.len() - 1,
+        ];
+        keep.sort_unstable();
+        let mut last = None;
+        for k in keep {
+            if last != Some(k) {
+                out.push(chunk[k]);
+                last = Some(k);
+            }
+        }
+    }
+    out
 }
 
 /// Plots loss or metric curves: one line per `(name, values)` series, `values[i]` at epoch
@@ -293,7 +440,7 @@ pub fn plot_histogram(title: &str, values: &[f32], bins: usize, path: &Path) -> 
             title,
             values,
             bins,
-            color: PALETTE[0],
+            color: VALUES_COLOR,
             size: (720, 440),
         },
         path,
@@ -309,6 +456,36 @@ mod tests {
     fn bins_cover_the_range_and_keep_the_maximum() {
         let c = bin_counts(&[0.0, 0.1, 0.5, 1.0, f32::NAN], 2, 0.0, 1.0);
         assert_eq!(c, vec![2, 2]);
+    }
+
+    #[test]
+    fn long_runs_are_decimated_keeping_the_envelope() {
+        let run: Vec<(f64, f64)> = (0..100_000)
+            .map(|k| {
+                (
+                    k as f64 + 1.0,
+                    ((k * 7919) % 1000) as f64 - if k == 54_321 { 1e6 } else { 0.0 },
+                )
+            })
+            .collect();
+        let short = decimate(run.clone(), 1600);
+        assert!(
+            short.len() <= 1600 + 4 && short.len() >= 800,
+            "{}",
+            short.len()
+        );
+        assert_eq!(short.first(), run.first());
+        assert_eq!(short.last(), run.last());
+        let max = |r: &[(f64, f64)]| r.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+        let min = |r: &[(f64, f64)]| r.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+        assert_eq!((min(&short), max(&short)), (min(&run), max(&run)));
+        assert!(
+            short.windows(2).all(|w| w[0].0 < w[1].0),
+            "x stays in order"
+        );
+        assert!(short.iter().any(|p| p.0 == 54_322.0), "the spike is kept");
+        let few = run[..1000].to_vec();
+        assert_eq!(decimate(few.clone(), 1600), few);
     }
 
     #[test]

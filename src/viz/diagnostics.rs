@@ -8,6 +8,39 @@ use crate::nn::{Mlp, Module, ModuleList, ReLU, Sequential};
 use crate::tensor::{Array, Tensor};
 use crate::train::Evaluation;
 
+// The thresholds of the checks: rules of thumb, each stated in the message that uses it.
+
+/// Share of a ReLU layer's units that never fire for a problem, and for a warning.
+const DEAD_PROBLEM: f64 = 0.5;
+const DEAD_WARNING: f64 = 0.1;
+/// First weight's gradient norm over the last's beyond which (either way) gradients vanish or
+/// explode across layers.
+const LAYER_RATIO: f64 = 1e2;
+/// Growth of the total gradient norm from the first recorded epoch flagged as exploding, and
+/// the shrinking reported as convergence or saturation.
+const NORM_GROWTH: f64 = 1e2;
+const NORM_SHRINK: f64 = 1e-4;
+/// The loss diverged: it ended above the first epoch's by this factor.
+const LOSS_DIVERGED: f64 = 1.05;
+/// The loss rose again: it ended above its lowest by this factor.
+const LOSS_REBOUND: f64 = 1.5;
+/// The loss stalled: it fell by less than this share over the run.
+const LOSS_STALLED: f64 = 0.01;
+/// The loss flattened: it moved by less than this share over the last quarter of the epochs.
+const LOSS_FLAT: f64 = 0.005;
+/// Over-fitting: training accuracy this far above held-out accuracy; a held-out loss this many
+/// times the training loss (and at least `LOSS_GAP` above it); a held-out loss this far above
+/// its lowest.
+const ACCURACY_GAP: f64 = 0.05;
+const LOSS_RATIO: f64 = 1.5;
+const LOSS_GAP: f64 = 0.05;
+const HELDOUT_RISE: f64 = 1.1;
+/// Chance level: an accuracy less than this many standard errors (of the majority-class share,
+/// over the set's rows), and at least `CHANCE_MIN_MARGIN`, above always answering the most
+/// common class.
+const CHANCE_STD_ERRORS: f64 = 2.0;
+const CHANCE_MIN_MARGIN: f64 = 0.02;
+
 /// How much a finding matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -172,9 +205,9 @@ pub fn check_dead_units(layers: &[DeadUnits]) -> Vec<Finding> {
                 );
             }
             let frac = k as f64 / d.units.max(1) as f64;
-            let level = if frac >= 0.5 {
+            let level = if frac >= DEAD_PROBLEM {
                 Level::Problem
-            } else if frac >= 0.1 {
+            } else if frac >= DEAD_WARNING {
                 Level::Warning
             } else {
                 Level::Info
@@ -249,11 +282,7 @@ pub fn check_gradients(monitor: &GradientMonitor) -> Vec<Finding> {
     let weights: Vec<&(String, Vec<f64>)> = norms
         .iter()
         .filter(|(name, _)| {
-            name.ends_with("weight")
-                && monitor
-                    .latest()
-                    .iter()
-                    .any(|s| &s.name == name && s.value.ndim() == 2)
+            name.ends_with("weight") && monitor.shape(name).is_some_and(|s| s.len() == 2)
         })
         .collect();
     if weights.len() >= 2 {
@@ -267,7 +296,7 @@ pub fn check_gradients(monitor: &GradientMonitor) -> Vec<Finding> {
         };
         if a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 {
             let r = a / b;
-            let (level, message) = if r < 1e-2 {
+            let (level, message) = if r < 1.0 / LAYER_RATIO {
                 (
                     Level::Warning,
                     format!(
@@ -276,7 +305,7 @@ pub fn check_gradients(monitor: &GradientMonitor) -> Vec<Finding> {
                         first.0, fmt_num(a), fmt_num(1.0 / r), last.0, fmt_num(b)
                     ),
                 )
-            } else if r > 1e2 {
+            } else if r > LAYER_RATIO {
                 (
                     Level::Warning,
                     format!(
@@ -322,7 +351,7 @@ pub fn check_gradients(monitor: &GradientMonitor) -> Vec<Finding> {
         let a = total[0];
         let b = mean_finite(&total[n - window..]);
         let (e0, e1) = (epochs[0], epochs[n - 1]);
-        let finding = if a > 0.0 && b / a > 1e2 {
+        let finding = if a > 0.0 && b / a > NORM_GROWTH {
             Finding::new(
                 Level::Warning,
                 OVER_TIME,
@@ -331,7 +360,7 @@ pub fn check_gradients(monitor: &GradientMonitor) -> Vec<Finding> {
                     fmt_num(b / a), fmt_num(a), fmt_num(b)
                 ),
             )
-        } else if a > 0.0 && b / a < 1e-4 {
+        } else if a > 0.0 && b / a < NORM_SHRINK {
             Finding::new(
                 Level::Info,
                 OVER_TIME,
@@ -388,7 +417,7 @@ pub fn check_loss(losses: &[f64]) -> Finding {
         );
     let window = (n / 4).max(2);
     let before = losses[n - window];
-    if last > first * 1.05 && last - first > 1e-9 {
+    if last > first * LOSS_DIVERGED && last - first > 1e-9 {
         return Finding::new(
             Level::Problem,
             TOPIC,
@@ -399,7 +428,7 @@ pub fn check_loss(losses: &[f64]) -> Finding {
             ),
         );
     }
-    if kmin + 1 < n && last > min * 1.5 && last - min > 1e-6 {
+    if kmin + 1 < n && last > min * LOSS_REBOUND && last - min > 1e-6 {
         return Finding::new(
             Level::Warning,
             TOPIC,
@@ -413,7 +442,7 @@ pub fn check_loss(losses: &[f64]) -> Finding {
         );
     }
     let total = (first - last) / first.abs().max(f64::MIN_POSITIVE);
-    if total < 0.01 {
+    if total < LOSS_STALLED {
         return Finding::new(
             Level::Warning,
             TOPIC,
@@ -426,7 +455,7 @@ pub fn check_loss(losses: &[f64]) -> Finding {
         );
     }
     let recent = (before - last) / before.abs().max(f64::MIN_POSITIVE);
-    if recent.abs() < 0.005 {
+    if recent.abs() < LOSS_FLAT {
         Finding::new(
             Level::Info,
             TOPIC,
@@ -441,13 +470,73 @@ pub fn check_loss(losses: &[f64]) -> Finding {
             Level::Good,
             TOPIC,
             format!(
-                "The loss fell from {} to {}, and was still falling at the end ({} lower over the last {window} epochs): more epochs may still help.",
+                "The loss fell from {} to {}, and was still falling at the end ({} lower over the last {window} epochs){MORE_EPOCHS}",
                 fmt_num(first),
                 fmt_num(last),
                 pct(before - last, before.abs())
             ),
         )
     }
+}
+
+/// How [`check_loss`] ends a loss that was still falling; [`check_training`] replaces it when
+/// the held-out data says otherwise.
+const MORE_EPOCHS: &str = ": more epochs may still help.";
+
+/// The loss curve, over-fitting and chance level, judged together so that their advice agrees:
+/// a training loss still falling suggests more epochs only when the held-out data shows no
+/// over-fitting (which suggests early stopping). `heldout` is the first of validation and test
+/// (named for the messages), `heldout_losses` its loss per epoch.
+pub fn check_training(
+    train_losses: &[f64],
+    train: &Evaluation,
+    heldout: Option<(&str, &Evaluation)>,
+    heldout_losses: &[f64],
+) -> Vec<Finding> {
+    let mut loss = check_loss(train_losses);
+    let overfitting = check_overfitting(train, heldout, heldout_losses);
+    if overfitting.level >= Level::Warning && loss.message.ends_with(MORE_EPOCHS) {
+        let name = heldout.map_or("held-out", |(n, _)| n);
+        let kept = loss.message.len() - MORE_EPOCHS.len();
+        loss.message.truncate(kept);
+        loss.message.push_str(&format!(
+            ", but the {name} data stopped following it (see over-fitting): more epochs would fit the training rows further, not new ones."
+        ));
+        loss.level = Level::Info;
+    }
+    let (set, eval) = heldout.unwrap_or(("training", train));
+    let mut out = vec![loss, overfitting];
+    out.extend(check_chance(eval, set));
+    out
+}
+
+/// A classifier at chance level: its accuracy on `set` is no better than always answering the
+/// set's most common class, up to the noise of that many rows. `None` for a regressor, or a
+/// classifier clearly above chance.
+pub fn check_chance(eval: &Evaluation, set: &str) -> Option<Finding> {
+    let cm = eval.confusion.as_ref()?;
+    let per_class: Vec<usize> = cm.counts.iter().map(|row| row.iter().sum()).collect();
+    let rows: usize = per_class.iter().sum();
+    let (class, &most) = per_class.iter().enumerate().max_by_key(|(_, &c)| c)?;
+    if rows == 0 {
+        return None;
+    }
+    let chance = most as f64 / rows as f64;
+    let noise = CHANCE_STD_ERRORS * (chance * (1.0 - chance) / rows as f64).sqrt();
+    let accuracy = cm.accuracy();
+    if accuracy >= chance + noise.max(CHANCE_MIN_MARGIN) {
+        return None;
+    }
+    Some(Finding::new(
+        Level::Problem,
+        "Chance level",
+        format!(
+            "The classifier is at chance level: {:.1}% accuracy on the {set} set ({rows} rows), against {:.1}% for always answering its most common class ({class}). \
+             It has learned nothing useful about the classes. Check that the labels match the inputs, standardise the inputs, and try another learning rate.",
+            100.0 * accuracy,
+            100.0 * chance
+        ),
+    ))
 }
 
 /// Over-fitting: the gap between the training set and held-out data at the end (accuracy more
@@ -475,14 +564,14 @@ pub fn check_overfitting(
             100.0 * a,
             100.0 * b
         ));
-        bad |= gap > 0.05;
+        bad |= gap > ACCURACY_GAP;
     }
     parts.push(format!(
         "{name} loss {} vs training loss {}",
         fmt_num(held.loss),
         fmt_num(train.loss)
     ));
-    bad |= held.loss > 1.5 * train.loss && held.loss - train.loss > 0.05;
+    bad |= held.loss > LOSS_RATIO * train.loss && held.loss - train.loss > LOSS_GAP;
     let n = heldout_losses.len();
     let finite: Vec<(usize, f64)> = heldout_losses
         .iter()
@@ -492,7 +581,7 @@ pub fn check_overfitting(
         .collect();
     if let Some(&(kmin, min)) = finite.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
         let last = heldout_losses[n - 1];
-        if kmin + 2 < n && last > min * 1.1 && last - min > 1e-3 {
+        if kmin + 2 < n && last > min * HELDOUT_RISE && last - min > 1e-3 {
             parts.push(format!(
                 "the {name} loss was lowest at epoch {} ({}) and rose to {} since",
                 kmin + 1,
@@ -529,6 +618,7 @@ mod tests {
 
     #[test]
     fn dead_units_are_found_through_containers() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(1);
         let mut mlp = Mlp::new(&MlpConfig::new(&[2, 3, 1]));
         let lin = mlp.layers[0].downcast_ref::<Linear>().unwrap();
@@ -644,8 +734,97 @@ mod tests {
     }
 
     #[test]
+    fn chance_level_is_said_plainly() {
+        // 100 rows, all class 0: always answering 0 scores 100%, so 60% is below chance.
+        let f = check_chance(&eval(0.7, 60, 100), "test").unwrap();
+        assert_eq!(f.level, Level::Problem);
+        assert!(
+            f.message.contains(
+                "chance level: 60.0% accuracy on the test set (100 rows), against 100.0%"
+            ),
+            "{}",
+            f.message
+        );
+        // Balanced classes: 52% of 200 is within noise of 50%, 80% is not.
+        let balanced = |right0: usize, right1: usize| {
+            let truth: Vec<usize> = (0..200).map(|i| i % 2).collect();
+            let preds: Vec<usize> = (0..200)
+                .map(|i| {
+                    let (c, k) = (i % 2, i / 2);
+                    let right = if c == 0 { k < right0 } else { k < right1 };
+                    if right {
+                        c
+                    } else {
+                        1 - c
+                    }
+                })
+                .collect();
+            Evaluation {
+                loss: 0.7,
+                confusion: Some(ConfusionMatrix::new(2, &truth, &preds)),
+                mse: None,
+                mae: None,
+                r2: None,
+            }
+        };
+        assert!(check_chance(&balanced(52, 52), "validation").is_some());
+        assert!(check_chance(&balanced(80, 80), "validation").is_none());
+        let regressor = Evaluation {
+            loss: 1.0,
+            confusion: None,
+            mse: Some(1.0),
+            mae: Some(1.0),
+            r2: Some(0.0),
+        };
+        assert!(check_chance(&regressor, "test").is_none());
+    }
+
+    #[test]
+    fn advice_agrees_between_the_loss_and_over_fitting() {
+        let falling = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05];
+        let train = eval(0.05, 100, 100);
+        // No over-fitting: a falling loss asks for more epochs.
+        let ok = check_training(
+            &falling,
+            &train,
+            Some(("val", &eval(0.06, 99, 100))),
+            &falling,
+        );
+        assert!(
+            ok[0].message.contains("more epochs may still help"),
+            "{}",
+            ok[0].message
+        );
+        assert!(
+            !ok[1].message.contains("early stopping"),
+            "{}",
+            ok[1].message
+        );
+        // Over-fitting (the validation loss rose from epoch 2): no call for more epochs.
+        let rising = [0.5, 0.05, 0.06, 0.07, 0.08, 0.09];
+        let f = check_training(
+            &falling,
+            &train,
+            Some(("val", &eval(0.09, 99, 100))),
+            &rising,
+        );
+        assert_eq!(f[1].level, Level::Warning);
+        assert!(f[1].message.contains("early stopping"), "{}", f[1].message);
+        assert!(!f[0].message.contains("may still help"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("val data stopped following it"),
+            "{}",
+            f[0].message
+        );
+        // Chance level is judged on the held-out set, else on the training set.
+        let f = check_training(&falling, &eval(0.7, 50, 100), None, &[]);
+        assert!(f.iter().any(|x| x.topic == "Chance level"), "{f:?}");
+    }
+
+    #[test]
     fn gradient_ratios_are_judged() {
         use crate::nn::MSELoss;
+        let _global = crate::testing::global_state();
         crate::manual_seed(2);
         let model = Sequential::new()
             .add(Linear::new(3, 4))

@@ -1,12 +1,14 @@
 //! [`GradientMonitor`]: what a training loop records after `backward()` to picture its
-//! gradients — per-parameter gradient norms over the epochs, and the latest gradients and
-//! values of every parameter for histograms and heatmaps.
+//! gradients — per-parameter gradient norms over the epochs (cheap: one pass over each gradient,
+//! nothing copied) and, once, a snapshot of every parameter's gradient and values for
+//! histograms and heatmaps.
 
-use super::canvas::{self, draw_empty, Area, DrawResult, Figure, PALETTE};
-use super::charts::{draw_histogram, Curves};
+use super::canvas::{self, draw_empty, Area, DrawResult, Figure};
+use super::charts::{draw_histogram, Curves, GRADIENT_COLOR, VALUES_COLOR};
 use super::heatmap::{draw_heatmap, heatmap_size, Grid};
 use crate::nn::Module;
-use crate::tensor::Array;
+use crate::optim::sum_of_squares;
+use crate::tensor::{Array, Tensor};
 use crate::Result;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -22,22 +24,34 @@ pub struct Snapshot {
     pub grad: Option<Array>,
 }
 
-/// The norms recorded during one epoch, summed, with how many samples each sum holds.
-#[derive(Clone, Debug)]
-struct EpochNorms {
-    epoch: usize,
-    sums: Vec<f64>,
-    counts: Vec<usize>,
+impl Snapshot {
+    /// Copies of every named parameter of `model` and its gradient, as they are now.
+    pub fn of_model(model: &dyn Module) -> Vec<Snapshot> {
+        model
+            .named_parameters()
+            .into_iter()
+            .map(|(name, p)| Snapshot {
+                grad: p.with_grad(|g| g.cloned()),
+                value: p.array().clone(),
+                name,
+            })
+            .collect()
+    }
 }
 
-/// Records per-parameter gradient norms over training, and keeps the latest gradients and
-/// values, for pictures of what happens inside the network (tutorial section 7, and the
+/// Records per-parameter gradient norms over training, and keeps one snapshot of the gradients
+/// and values, for pictures of what happens inside the network (tutorial section 7, and the
 /// training report).
 ///
 /// Call [`record`](GradientMonitor::record) after `backward()` (before `optimizer.step()` and
 /// before clipping, to see the raw gradients). Several records in one epoch are averaged, so a
-/// loop over mini-batches can record a few steps per epoch at little cost; each record computes
-/// one 2-norm per parameter and copies the parameters and gradients once.
+/// loop over mini-batches can record a few steps per epoch. A record reads each gradient once
+/// to compute its 2-norm and copies nothing, so it costs a small fraction of a training step.
+/// Call [`snapshot`](GradientMonitor::snapshot) when the histograms and heatmaps should be
+/// taken (typically once, at the end: it copies every parameter and gradient).
+///
+/// The monitor follows the parameters of the model it first records (it keeps their handles,
+/// so later records skip the name lookup): use one monitor per model.
 ///
 /// # Examples
 /// ```
@@ -54,14 +68,24 @@ struct EpochNorms {
 ///     MSELoss::default().forward(&model.forward(&x), &y).backward();
 ///     monitor.record(epoch, &model);
 /// }
+/// monitor.snapshot(3, &model);
 /// assert_eq!(monitor.epochs(), vec![1, 2, 3]);
 /// assert_eq!(monitor.names(), ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert!(monitor.norms("2.weight").unwrap().iter().all(|n| *n > 0.0));
+/// assert_eq!(monitor.latest().len(), 4);
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct GradientMonitor {
     names: Vec<String>,
-    history: Vec<EpochNorms>,
+    /// The handles of the parameters named in `names`, taken at the first record.
+    params: Vec<Tensor>,
+    /// The epochs with records, in order.
+    epochs: Vec<usize>,
+    /// Per recorded epoch, one sum of norms per parameter (`epochs.len() × params.len()`, flat,
+    /// so that a record allocates nothing once the buffers have grown).
+    sums: Vec<f64>,
+    /// How many norms each sum holds.
+    counts: Vec<u32>,
     latest: Vec<Snapshot>,
     latest_epoch: Option<usize>,
 }
@@ -72,49 +96,46 @@ impl GradientMonitor {
         Self::default()
     }
 
-    /// Records the gradient norm of every named parameter of `model`, and keeps a copy of each
-    /// parameter and its gradient as the latest snapshot. A parameter without a gradient gets a
-    /// NaN norm (a gap in the curves).
+    /// Records the gradient 2-norm of every named parameter of `model` (at the first record;
+    /// the same parameters afterwards). A parameter without a gradient gets a NaN norm (a gap
+    /// in the curves). Nothing is copied; see [`snapshot`](GradientMonitor::snapshot) for the
+    /// pictures.
     pub fn record(&mut self, epoch: usize, model: &dyn Module) {
-        let params = model.named_parameters();
-        if self.history.last().map(|h| h.epoch) != Some(epoch) {
-            self.history.push(EpochNorms {
-                epoch,
-                sums: Vec::new(),
-                counts: Vec::new(),
-            });
+        if self.names.is_empty() {
+            (self.names, self.params) = model.named_parameters().into_iter().unzip();
         }
-        self.latest.clear();
-        for (name, p) in params {
-            let i = match self.names.iter().position(|n| *n == name) {
-                Some(i) => i,
-                None => {
-                    self.names.push(name.clone());
-                    self.names.len() - 1
-                }
-            };
-            let grad = p.with_grad(|g| g.cloned());
-            let h = self.history.last_mut().expect("pushed above");
-            if h.sums.len() <= i {
-                h.sums.resize(i + 1, 0.0);
-                h.counts.resize(i + 1, 0);
-            }
-            if let Some(g) = &grad {
-                h.sums[i] += g
-                    .data()
-                    .iter()
-                    .map(|&v| v as f64 * v as f64)
-                    .sum::<f64>()
-                    .sqrt();
-                h.counts[i] += 1;
-            }
-            self.latest.push(Snapshot {
-                name,
-                value: p.array().clone(),
-                grad,
-            });
+        let n = self.params.len();
+        if self.epochs.last() != Some(&epoch) {
+            self.epochs.push(epoch);
+            self.sums.resize(self.sums.len() + n, 0.0);
+            self.counts.resize(self.counts.len() + n, 0);
         }
+        let at = self.sums.len() - n;
+        for (i, p) in self.params.iter().enumerate() {
+            if let Some(norm) = p.with_grad(|g| g.map(|g| sum_of_squares(g.data()).sqrt())) {
+                self.sums[at + i] += norm;
+                self.counts[at + i] += 1;
+            }
+        }
+    }
+
+    /// Keeps a copy of every parameter of `model` and its gradient as the latest snapshot, the
+    /// data of the histograms and heatmaps, labelled `epoch`.
+    pub fn snapshot(&mut self, epoch: usize, model: &dyn Module) {
+        self.latest = Snapshot::of_model(model);
         self.latest_epoch = Some(epoch);
+    }
+
+    /// The shape of parameter `name` (`None` for an unknown name).
+    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some(self.params[i].shape())
+    }
+
+    /// The 2-norm of parameter `name`'s values now (`None` for an unknown name).
+    pub(crate) fn value_norm(&self, name: &str) -> Option<f64> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some(sum_of_squares(self.params[i].array().data()).sqrt())
     }
 
     /// The parameter names seen, in the model's order.
@@ -124,35 +145,35 @@ impl GradientMonitor {
 
     /// The epochs with at least one record, in order.
     pub fn epochs(&self) -> Vec<usize> {
-        self.history.iter().map(|h| h.epoch).collect()
+        self.epochs.clone()
     }
 
     /// Whether nothing was recorded yet.
     pub fn is_empty(&self) -> bool {
-        self.history.is_empty()
+        self.epochs.is_empty()
     }
 
     /// The mean gradient 2-norm of parameter `name` in each recorded epoch (NaN where it had no
     /// gradient); `None` for an unknown name.
     pub fn norms(&self, name: &str) -> Option<Vec<f64>> {
         let i = self.names.iter().position(|n| n == name)?;
+        let n = self.names.len();
         Some(
-            self.history
-                .iter()
-                .map(|h| match h.counts.get(i) {
-                    Some(&c) if c > 0 => h.sums[i] / c as f64,
-                    _ => f64::NAN,
+            (0..self.epochs.len())
+                .map(|e| match self.counts[e * n + i] {
+                    0 => f64::NAN,
+                    c => self.sums[e * n + i] / c as f64,
                 })
                 .collect(),
         )
     }
 
-    /// The epoch of the latest record.
+    /// The epoch of the latest snapshot.
     pub fn latest_epoch(&self) -> Option<usize> {
         self.latest_epoch
     }
 
-    /// Every parameter's value and gradient at the latest record.
+    /// Every parameter's value and gradient at the latest snapshot (empty before the first).
     pub fn latest(&self) -> &[Snapshot] {
         &self.latest
     }
@@ -183,7 +204,7 @@ impl GradientMonitor {
             .iter()
             .map(|n| (n.clone(), self.norms(n).unwrap_or_default()))
             .collect();
-        let epochs = self.history.iter().map(|h| h.epoch as f64).collect();
+        let epochs = self.epochs.iter().map(|&e| e as f64).collect();
         (series, epochs)
     }
 
@@ -203,7 +224,7 @@ impl GradientMonitor {
             Some(g) => Panel::Histogram {
                 title: format!("{}: gradient (epoch {epoch})", s.name),
                 values: g.data(),
-                color: PALETTE[1],
+                color: GRADIENT_COLOR,
             },
             None => Panel::Empty {
                 title: format!("{}: gradient (epoch {epoch})", s.name),
@@ -213,7 +234,7 @@ impl GradientMonitor {
         let value = Panel::Histogram {
             title: format!("{}: values (epoch {epoch})", s.name),
             values: s.value.data(),
-            color: PALETTE[0],
+            color: VALUES_COLOR,
         };
         Panels {
             panels: vec![grad, value],
@@ -246,7 +267,8 @@ impl GradientMonitor {
 
     /// Writes, for every parameter, one PNG with the histogram of its latest gradient beside
     /// the histogram of its values, as `DIR/hist_epoch{epoch}_{name}.png` (`epoch` names the
-    /// files and titles; the data is the latest record's). Returns the paths written.
+    /// files and titles; the data is the latest [`snapshot`](GradientMonitor::snapshot)'s, and
+    /// nothing is written before one). Returns the paths written.
     ///
     /// # Errors
     /// As [`plot_curves`](super::plot_curves).
@@ -262,7 +284,8 @@ impl GradientMonitor {
 
     /// Writes, for every parameter, one PNG with the heatmap of its latest gradient beside the
     /// heatmap of its values (1-D parameters as one row), as
-    /// `DIR/heatmap_epoch{epoch}_{name}.png`. Returns the paths written.
+    /// `DIR/heatmap_epoch{epoch}_{name}.png`, from the latest snapshot. Returns the paths
+    /// written.
     ///
     /// # Errors
     /// As [`plot_curves`](super::plot_curves).
@@ -343,6 +366,7 @@ mod tests {
     use crate::viz::testing::{assert_png, temp};
 
     fn xor_model() -> (Sequential, Tensor, Tensor) {
+        let _global = crate::testing::global_state();
         crate::manual_seed(0);
         let model = Sequential::new()
             .add(Linear::new(2, 4))
@@ -351,6 +375,17 @@ mod tests {
         let x = Tensor::from_slice(&[0., 0., 0., 1., 1., 0., 1., 1.], &[4, 2]);
         let y = Tensor::from_slice(&[0., 1., 1., 0.], &[4, 1]);
         (model, x, y)
+    }
+
+    /// The xor model after one backward, recorded once as epoch 1.
+    fn recorded_once() -> (Sequential, Tensor, Tensor, GradientMonitor) {
+        let (model, x, y) = xor_model();
+        let mut m = GradientMonitor::new();
+        MSELoss::default()
+            .forward(&model.forward(&x), &y)
+            .backward();
+        m.record(1, &model);
+        (model, x, y, m)
     }
 
     #[test]
@@ -378,20 +413,39 @@ mod tests {
         assert!((n[1] - norm).abs() < 1e-9, "{n:?} vs {norm}");
         assert!((n[2] - 2.0 * norm).abs() < 1e-6, "{n:?}");
         assert_eq!(m.epochs(), vec![1, 2, 3]);
+        assert_eq!(m.norms("nope"), None);
+        assert_eq!(m.shape("2.weight"), Some(vec![1, 4]));
+        // Records copy nothing: the pictures come from one snapshot.
+        assert!(m.latest().is_empty() && m.latest_epoch().is_none());
+        m.snapshot(3, &model);
         assert_eq!(m.latest_epoch(), Some(3));
         assert_eq!(m.latest().len(), 4);
-        assert!(m.latest()[2].grad.is_some());
-        assert_eq!(m.norms("nope"), None);
+        assert_eq!(
+            m.latest()[2].grad.as_ref().unwrap().data(),
+            p.grad().unwrap().array().data()
+        );
+        assert_eq!(m.latest()[2].value.data(), p.array().data());
+    }
+
+    #[test]
+    fn records_follow_the_first_models_parameters() {
+        let (model, _, _, mut m) = recorded_once();
+        // Later records read the same parameters' new gradients.
+        let p = model.named_parameters()[0].1.clone();
+        p.set_grad(Some(p.grad().unwrap().array().map(|v| 3.0 * v)));
+        m.record(2, &model);
+        let n = m.norms("0.weight").unwrap();
+        assert!((n[1] - 3.0 * n[0]).abs() < 1e-6 * n[1], "{n:?}");
+        p.set_grad(None);
+        m.record(3, &model);
+        assert!(m.norms("0.weight").unwrap()[2].is_nan());
+        assert!(m.norms("2.weight").unwrap()[2] > 0.0);
     }
 
     #[test]
     fn pictures_per_layer_are_written_and_change() {
-        let (model, x, y) = xor_model();
-        let mut m = GradientMonitor::new();
-        MSELoss::default()
-            .forward(&model.forward(&x), &y)
-            .backward();
-        m.record(1, &model);
+        let (model, x, y, mut m) = recorded_once();
+        m.snapshot(1, &model);
         let dir = temp("monitor-dir");
         std::fs::create_dir_all(&dir).unwrap();
         let hist = m.plot_layer_histograms(&dir, 200).unwrap();
@@ -411,6 +465,7 @@ mod tests {
             .forward(&model.forward(&x), &(&y * 3.0))
             .backward();
         m.record(2, &model);
+        m.snapshot(2, &model);
         let again = m.plot_layer_heatmaps(&dir, 200).unwrap();
         assert_ne!(first, std::fs::read(&again[0]).unwrap());
         let norms = dir.join("norms.png");

@@ -7,11 +7,10 @@ use super::architecture::MlpDiagram;
 use super::canvas::{self, fmt_num, Figure, ImageFormat};
 use super::charts::Curves;
 use super::diagnostics::{
-    check_dead_units, check_gradients, check_loss, check_overfitting, dead_relu_units, DeadUnits,
-    Finding, Level,
+    check_dead_units, check_gradients, check_training, dead_relu_units, DeadUnits, Finding, Level,
 };
 use super::heatmap::Confusion;
-use super::monitor::GradientMonitor;
+use super::monitor::{GradientMonitor, Snapshot};
 use crate::data::Dataset;
 use crate::nn::Module;
 use crate::train::{evaluate, Evaluation, LossFn};
@@ -226,16 +225,16 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
     let dead = dead_relu_units(model, &input.train.x);
 
     // Diagnostics.
-    let mut findings: Vec<Finding> = vec![check_loss(&train_loss)];
     let held = sets.first().map(|(n, e)| (*n, e));
     let held_losses = held
         .and_then(|(n, _)| metrics.series(&format!("{n}_loss")))
         .unwrap_or_default();
-    findings.push(check_overfitting(
+    let mut findings: Vec<Finding> = check_training(
+        &train_loss,
         &train_eval,
         held.map(|(n, e)| (set_name(n), e)),
         &held_losses,
-    ));
+    );
     match input.gradients {
         Some(g) => findings.extend(check_gradients(g)),
         None => findings.extend(check_gradients(&GradientMonitor::new())),
@@ -433,29 +432,16 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
                 "<th>‖grad‖ epoch {first_epoch}</th><th>‖grad‖ epoch {last_epoch}</th><th>‖value‖ at the end</th></tr>"
             );
             for (name, norms) in &series {
-                let shape = g
-                    .latest()
-                    .iter()
-                    .find(|s| &s.name == name)
-                    .map(|s| {
-                        let v = &s.value;
-                        let norm = v
-                            .data()
-                            .iter()
-                            .map(|&x| (x as f64).powi(2))
-                            .sum::<f64>()
-                            .sqrt();
-                        (format!("{:?}", v.shape()), fmt_num(norm))
-                    })
-                    .unwrap_or_default();
+                let shape = g.shape(name).map(|s| format!("{s:?}")).unwrap_or_default();
+                let value_norm = g.value_norm(name).map(fmt_num).unwrap_or_default();
                 let _ = writeln!(
                     h,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(name),
-                    esc(&shape.0),
+                    esc(&shape),
                     fmt_num(norms.first().copied().unwrap_or(f64::NAN)),
                     fmt_num(norms.last().copied().unwrap_or(f64::NAN)),
-                    shape.1
+                    value_norm
                 );
             }
             h.push_str("</table>\n");
@@ -481,18 +467,33 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
     }
     dead_table(&mut h, &dead);
 
-    // The last gradients and values, layer by layer.
+    // The last gradients and values, layer by layer: the monitor's snapshot if it took one,
+    // else the model as training left it (its last step's gradients, as the optimizer used
+    // them), so that the run never had to copy the model while it trained.
     h.push_str("<h2 id=\"layers\">Layers at the end of training</h2>\n");
-    match input
-        .gradients
-        .and_then(|g| g.latest_epoch().map(|e| (g, e)))
-    {
-        Some((g, epoch)) => {
+    let at_end;
+    let layers = match input.gradients.filter(|g| !g.latest().is_empty()) {
+        Some(g) => g
+            .latest_epoch()
+            .map(|e| (g.latest(), e, "the last recorded step")),
+        None => {
+            at_end = Snapshot::of_model(model);
+            let last_epoch = epochs.last().map_or(n_epochs, |&e| e as usize);
+            let any_grad = at_end.iter().any(|s| s.grad.is_some());
+            (any_grad && last_epoch > 0).then_some((
+                &at_end[..],
+                last_epoch,
+                "the last training step, after clipping if any",
+            ))
+        }
+    };
+    match layers {
+        Some((snapshots, epoch, when)) => {
             let _ = writeln!(
                 h,
-                "<p>Each parameter's gradient (from the last recorded step, epoch {epoch}) and its values: histograms, then heatmaps (row 0 at the top; biases as one row).</p>"
+                "<p>Each parameter's gradient (from {when}, epoch {epoch}) and its values: histograms, then heatmaps (row 0 at the top; biases as one row).</p>"
             );
-            for s in g.latest() {
+            for s in snapshots {
                 let _ = writeln!(
                     h,
                     "<h3>{}</h3>\n<figure>{}</figure>\n<figure>{}</figure>",
@@ -581,6 +582,7 @@ mod tests {
         use crate::tensor::Tensor;
         use crate::train::{train_epoch_with_hook, StepOptions};
 
+        let _global = crate::testing::global_state();
         crate::manual_seed(3);
         let data = iris();
         let mut model = Mlp::new(&MlpConfig::new(&[4, 8, 3]));

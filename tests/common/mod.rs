@@ -1,4 +1,5 @@
 //! Shared helpers for integration tests: loading the PyTorch fixtures in `tests/fixtures/`.
+//! The CLI crate's tests (`cli/tests/`) include this file too (`#[path]`).
 #![allow(dead_code)]
 
 use backprop::Tensor;
@@ -6,9 +7,15 @@ use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// The fixtures folder.
+/// The fixtures folder (the library's `tests/fixtures`, also from the CLI crate in `cli/`).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = manifest.join("tests/fixtures");
+    if own.is_dir() {
+        own
+    } else {
+        manifest.join("../tests/fixtures")
+    }
 }
 
 /// A fixture file's tensors (f32 only; int64 entries are converted) and its JSON metadata.
@@ -122,4 +129,12 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Holds the process-wide state (the global generator, the thread count, flush-to-zero,
+/// anomaly detection) for one test: tests run on parallel threads of one process, so a test that
+/// seeds and draws, or switches a global, takes this first and no other test interleaves.
+pub fn global_state() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }

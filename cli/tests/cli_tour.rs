@@ -1,8 +1,7 @@
 //! `backprop tour`: runs the sections in order or one, saves figures into `--out DIR` or a new
 //! `tour/`, and on bad input prints one line, exits non-zero and leaves no file.
 
-#![cfg(feature = "cli")]
-
+#[path = "../../tests/common/mod.rs"]
 mod common;
 use common::TempDir;
 use std::process::{Command, Output};
@@ -55,11 +54,32 @@ fn an_unknown_section_is_one_line_and_no_files() {
         &["--section", "0"],
         "error: --section 0: there is no section 0",
     );
+    dir.write("file", "");
     fails(
         &dir,
-        &["--section", "1", "--out", "missing"],
-        "error: --out missing: output directory does not exist",
+        &["--section", "1", "--out", "file/figs"],
+        "error: --out file/figs: cannot make the folder file/figs: file is a file",
     );
+}
+
+/// `--out` folders that do not exist yet are made (the example in `tour --help`), and a run
+/// that draws nothing leaves none behind.
+#[test]
+fn a_missing_out_folder_is_made() {
+    let dir = TempDir::new("tour-missing-out");
+    let out = ok(&dir, &["--section", "1", "--out", "figures/deep"]);
+    assert!(out.ends_with("\nFigures are in figures/deep\n"), "{out}");
+    assert_eq!(
+        dir.listing(),
+        [
+            "figures",
+            "figures/deep",
+            "figures/deep/01_architecture.png",
+            "figures/deep/01_architecture.svg"
+        ]
+    );
+    ok(&dir, &["--section", "2", "--out", "empty/deep"]);
+    assert!(!dir.path("empty").exists(), "{:?}", dir.listing());
 }
 
 #[test]
@@ -96,31 +116,25 @@ fn the_whole_tour_runs_the_sections_in_order() {
         !listing.iter().any(|p| p.contains(".backprop-tour")),
         "{listing:?}"
     );
-    #[cfg(feature = "viz")]
-    {
-        for name in [
-            "01_architecture.png",
-            "01_architecture.svg",
-            "05_graph.dot",
-            "05_graph.svg",
-        ] {
-            assert!(
-                listing.contains(&format!("figs/{name}")),
-                "{name}: {listing:?}"
-            );
-        }
+    for name in [
+        "01_architecture.png",
+        "01_architecture.svg",
+        "05_graph.dot",
+        "05_graph.svg",
+    ] {
         assert!(
-            listing.contains(&"figs/07_gradients".to_string()),
-            "{listing:?}"
+            listing.contains(&format!("figs/{name}")),
+            "{name}: {listing:?}"
         );
-        assert!(out.ends_with("\nFigures are in figs\n"), "{out}");
     }
-    #[cfg(not(feature = "viz"))]
-    assert_eq!(listing, ["figs"]);
+    assert!(
+        listing.contains(&"figs/07_gradients".to_string()),
+        "{listing:?}"
+    );
+    assert!(out.ends_with("\nFigures are in figs\n"), "{out}");
 }
 
 /// Figures go to a new `tour/` (then `tour-2/`) when no `--out` is given.
-#[cfg(feature = "viz")]
 #[test]
 fn figures_go_to_a_new_tour_folder() {
     let dir = TempDir::new("tour-default-folder");
@@ -141,7 +155,6 @@ fn figures_go_to_a_new_tour_folder() {
 }
 
 /// A second run into the same `--out` folder replaces its own files and keeps the others.
-#[cfg(feature = "viz")]
 #[test]
 fn a_rerun_replaces_figures_and_keeps_other_files() {
     let dir = TempDir::new("tour-rerun");

@@ -3,11 +3,11 @@
 //! Figures are written into a hidden staging folder and moved into place only once every
 //! section has run, so an error leaves no new file behind: with `--out DIR` the staging folder
 //! sits inside DIR and its files are moved into DIR; otherwise it sits in the current folder
-//! and is renamed to a new `tour/` (`tour-2/`, ... if that exists). A run whose sections draw
-//! nothing creates no folder.
+//! and is renamed to a new `tour/` (`tour-2/`, ... if that exists). A missing `--out DIR` is
+//! made, and removed again on error. A run whose sections draw nothing creates no folder.
 
 use crate::cli::TourArgs;
-use crate::output::Created;
+use crate::output::{check_dir, create_dirs, Created};
 use anyhow::{bail, Context, Result};
 use backprop::tour::{self, Section, SECTIONS};
 use std::io::Write;
@@ -25,10 +25,12 @@ pub fn run(args: &TourArgs) -> Result<()> {
         },
         None => SECTIONS.iter().collect(),
     };
+    // Declared before the stage, so dropped after it: a folder --out made is removed on error
+    // once the stage inside it is gone.
+    let mut created = Created::default();
     if let Some(dir) = &args.out {
-        if !dir.is_dir() {
-            bail!("--out {}: output directory does not exist", dir.display());
-        }
+        check_dir(dir, &format!("--out {}", dir.display()))?;
+        create_dirs(dir, &mut created)?;
     }
     let stage = Stage::create(args.out.as_deref().unwrap_or(Path::new(".")))?;
     let stdout = std::io::stdout();
@@ -51,6 +53,7 @@ pub fn run(args: &TourArgs) -> Result<()> {
         }
         None => stage.rename_to_new("tour")?,
     };
+    created.keep_all();
     writeln!(out, "\nFigures are in {}", dest.display()).context("writing output")?;
     Ok(())
 }

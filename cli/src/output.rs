@@ -60,35 +60,66 @@ pub fn write_file(path: &Path, bytes: &[u8], created: &mut Created) -> Result<()
     Ok(())
 }
 
-/// Checks that the folder a file will be written into exists.
+/// Checks, before any work, that `dir` is a folder or can be made one: the nearest part of it
+/// that exists must be a folder.
+pub fn check_dir(dir: &Path, what: &str) -> Result<()> {
+    let existing = dir
+        .ancestors()
+        .find(|p| p.as_os_str().is_empty() || p.exists());
+    match existing {
+        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => {
+            if p == dir {
+                bail!("{what}: {} is a file, not a folder", dir.display())
+            }
+            bail!(
+                "{what}: cannot make the folder {}: {} is a file",
+                dir.display(),
+                p.display()
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks that the folder a file will be written into exists or can be made (see
+/// [`check_dir`]).
 pub fn check_parent(path: &Path, flag: &str) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => return Ok(()),
-    };
-    if !parent.is_dir() {
-        bail!(
-            "{flag} {}: the folder {} does not exist",
-            path.display(),
-            parent.display()
-        );
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => check_dir(p, &format!("{flag} {}", path.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Makes `dir` and any missing folders above it, remembering each in `created` (so a failed
+/// run removes them again).
+pub fn create_dirs(dir: &Path, created: &mut Created) -> Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+        .collect();
+    for d in missing.into_iter().rev() {
+        std::fs::create_dir(d).with_context(|| format!("creating the folder {}", d.display()))?;
+        created.add(d);
     }
     Ok(())
 }
 
-/// The run folder: `--out DIR` (which must exist), or a new `runs/<name>-<UTC time>`.
+/// Makes the folder `path` will be written into, as [`create_dirs`].
+pub fn create_parent(path: &Path, created: &mut Created) -> Result<()> {
+    match path.parent() {
+        Some(p) => create_dirs(p, created),
+        None => Ok(()),
+    }
+}
+
+/// The run folder: `--out DIR` (made if missing), or a new `runs/<name>-<UTC time>`.
 pub fn run_folder(out: Option<&Path>, name: &str, created: &mut Created) -> Result<PathBuf> {
     if let Some(dir) = out {
-        if !dir.is_dir() {
-            bail!("--out {}: output directory does not exist", dir.display());
-        }
+        create_dirs(dir, created)?;
         return Ok(dir.to_path_buf());
     }
     let runs = PathBuf::from("runs");
-    if !runs.exists() {
-        std::fs::create_dir(&runs).context("creating runs/")?;
-        created.add(&runs);
-    }
+    create_dirs(&runs, created)?;
     let stamp = utc_stamp();
     let mut dir = runs.join(format!("{name}-{stamp}"));
     let mut n = 1;
@@ -96,8 +127,7 @@ pub fn run_folder(out: Option<&Path>, name: &str, created: &mut Created) -> Resu
         n += 1;
         dir = runs.join(format!("{name}-{stamp}-{n}"));
     }
-    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    created.add(&dir);
+    create_dirs(&dir, created)?;
     Ok(dir)
 }
 
