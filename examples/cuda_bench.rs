@@ -4,9 +4,10 @@
 //! each: `workload`, `mode`, `median_s`, `min_s`, `max_s`, `tflops_median`, `gpu_mem_used_mib`.
 //!
 //! ```text
-//! cargo run --release --features cuda --example cuda_bench -- [--workloads xor,advanced,mnist,wide,inference,huge] [--tf32]
+//! cargo run --release --features cuda --example cuda_bench -- [--workloads xor,advanced,mnist,wide,inference,huge] [--tf32] [--device cpu|cuda|cuda:N]
 //! ```
-//! `gpu_mem_used_mib` is the driver's figure for the whole device after the run (context and
+//! `--device cpu` runs the same loop on the CPU (to measure where `device = "auto"` should
+//! switch). `gpu_mem_used_mib` is the driver's figure for the whole device after the run (context and
 //! cuBLAS workspace included), not PyTorch's `max_memory_allocated`.
 
 use backprop::nn::{CrossEntropyLoss, MSELoss, Mlp, MlpConfig, Module};
@@ -29,7 +30,12 @@ fn main() {
         .and_then(|i| args.get(i + 1).cloned())
         .unwrap_or_else(|| "xor,advanced,mnist,wide,inference,huge".into());
     let tf32 = args.iter().any(|a| a == "--tf32");
-    let dev = match Device::cuda(0) {
+    let device = args
+        .iter()
+        .position(|a| a == "--device")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| "cuda".into());
+    let dev = match device.parse::<Device>().and_then(|d| d.check().map(|_| d)) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("cuda_bench: {e}");
@@ -38,8 +44,77 @@ fn main() {
     };
     dev.set_tf32(tf32).expect("tf32");
     for w in workloads.split(',') {
+        if w == "overhead" {
+            overhead(&dev);
+            continue;
+        }
         bench(w, &dev, if tf32 { "tf32" } else { "fp32" });
     }
+}
+
+/// Microseconds per call of `f`, over `reps` calls after a warm-up, ending with a synchronize.
+fn per_call(dev: &Device, reps: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..100 {
+        f();
+    }
+    dev.synchronize();
+    let t = Instant::now();
+    for _ in 0..reps {
+        f();
+    }
+    dev.synchronize();
+    t.elapsed().as_secs_f64() * 1e6 / reps as f64
+}
+
+/// Where a small step's time goes: one tiny op through each layer of the stack, and the xor
+/// step cut after each phase. One JSON line.
+fn overhead(dev: &Device) {
+    use backprop::{Array, UnaryOp};
+    let a = Array::full_on(&[4], 1.0, dev);
+    let t = Tensor::from_array(Array::full_on(&[4], 1.0, dev));
+    let tg = t.detach().set_requires_grad(true);
+    let (m, w) = (Tensor::ones(&[4, 2]).to(dev), Tensor::ones(&[4, 2]).to(dev));
+    let array_op = per_call(dev, 10_000, || drop(a.unary(UnaryOp::Relu)));
+    let tensor_op = per_call(dev, 10_000, || drop(t.relu()));
+    let tensor_op_graph = per_call(dev, 10_000, || drop(tg.relu()));
+    let fill = per_call(dev, 10_000, || drop(Array::full_on(&[4], 0.0, dev)));
+    let linear = per_call(dev, 10_000, || drop(m.linear(&w, None)));
+    let sum = per_call(dev, 10_000, || drop(t.sum()));
+    manual_seed(0);
+    let mut model = Mlp::new(&MlpConfig::new(&[2, 4, 4, 1]));
+    model.to(dev);
+    let x = Tensor::from_slice(&[0., 0., 0., 1., 1., 0., 1., 1.], &[4, 2]).to(dev);
+    let y = Tensor::from_slice(&[0., 1., 1., 0.], &[4, 1]).to(dev);
+    let mut opt = Adam::new(
+        model.parameters(),
+        AdamConfig {
+            lr: 0.01,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mse = MSELoss::new();
+    let forward = per_call(dev, 2_000, || drop(model.forward(&x)));
+    let forward_loss = per_call(dev, 2_000, || drop(mse.forward(&model.forward(&x), &y)));
+    let with_backward = per_call(dev, 2_000, || {
+        opt.zero_grad();
+        mse.forward(&model.forward(&x), &y).backward();
+    });
+    let step = per_call(dev, 2_000, || {
+        opt.zero_grad();
+        mse.forward(&model.forward(&x), &y).backward();
+        opt.step();
+    });
+    let step_item = per_call(dev, 2_000, || {
+        opt.zero_grad();
+        let loss = mse.forward(&model.forward(&x), &y);
+        loss.backward();
+        opt.step();
+        std::hint::black_box(loss.item());
+    });
+    println!(
+        "{{\"workload\":\"overhead\",\"device\":\"{dev}\",\"us_array_unary\":{array_op:.2},\"us_tensor_unary\":{tensor_op:.2},\"us_tensor_unary_recorded\":{tensor_op_graph:.2},\"us_full\":{fill:.2},\"us_linear_4x2\":{linear:.2},\"us_sum\":{sum:.2},\"us_xor_forward\":{forward:.2},\"us_xor_forward_loss\":{forward_loss:.2},\"us_xor_backward_too\":{with_backward:.2},\"us_xor_step\":{step:.2},\"us_xor_step_with_item\":{step_item:.2}}}"
+    );
 }
 
 fn bench(name: &str, dev: &Device, mode: &str) {
@@ -173,7 +248,8 @@ fn bench(name: &str, dev: &Device, mode: &str) {
         3.0 * flops_fwd
     };
     println!(
-        "{{\"workload\":\"{name}\",\"mode\":\"{mode}\",\"device\":\"{dev}\",\"median_s\":{med:e},\"min_s\":{:e},\"max_s\":{:e},\"steps\":{steps},\"reps\":{reps},\"tflops_median\":{:.3},\"gpu_mem_used_mib\":{:.0}}}",
+        "{{\"workload\":\"{name}\",\"train_flops_per_step\":{:e},\"mode\":\"{mode}\",\"device\":\"{dev}\",\"median_s\":{med:e},\"min_s\":{:e},\"max_s\":{:e},\"steps\":{steps},\"reps\":{reps},\"tflops_median\":{:.3},\"gpu_mem_used_mib\":{:.0}}}",
+        3.0 * flops_fwd,
         sorted[0],
         sorted[sorted.len() - 1],
         flops / med / 1e12,

@@ -63,7 +63,7 @@ mod testing;
 
 pub use autograd::{gradcheck, no_grad, set_anomaly_detection};
 pub use backend::{BinaryOp, UnaryOp};
-pub use device::Device;
+pub use device::{Device, AUTO_CUDA_MIN_FLOPS};
 pub use error::{Error, Result};
 pub use rng::manual_seed;
 pub use runtime::{get_num_threads, is_flush_denormal, set_flush_denormal, set_num_threads};

@@ -141,6 +141,8 @@ binary_ops! {
     Mul: |a, b| a * b, "(a * b)";
     /// `a / b`.
     Div: |a, b| a / b, "(a / b)";
+    /// `(a − b)²` (the squared error).
+    SqDiff: |a, b| { let d = a - b; d * d }, "((a - b) * (a - b))";
     /// `b / s`, ignoring `a` (a gradient spread over a shape of `a`'s).
     SecondDiv { s }: |_a, b| b / s, "(b / p0)";
     /// `−a · b` (the last factor of a quotient's gradient).

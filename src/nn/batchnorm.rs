@@ -141,63 +141,61 @@ impl BatchNorm1d {
             &self.running_var,
             &self.num_batches_tracked,
         ) {
-            m.array_mut().data_mut().fill(0.0);
-            v.array_mut().data_mut().fill(1.0);
+            let c = [self.num_features];
+            m.assign(&crate::Array::zeros(&c));
+            v.assign(&crate::Array::full(&c, 1.0));
             n.store(0, Ordering::Relaxed);
         }
     }
 
-    /// Folds this batch's statistics into the running ones (PyTorch's update, in `f64`).
-    fn update_running_stats(&self, mean: &[f64], var_biased: &[f64], count: usize) {
+    /// Counts a training batch of `count` values per channel and gives the running update's
+    /// `(factor, unbias)`: `r ← factor·stat + (1 − factor)·r`, the variance times `unbias`
+    /// (PyTorch's update, in `f64`). `None` in eval mode or without running statistics.
+    fn running_update(&self, count: usize) -> Option<(&Tensor, &Tensor, f64, f64)> {
+        if !self.training {
+            return None;
+        }
         let (Some(rm), Some(rv), Some(nbt)) = (
             &self.running_mean,
             &self.running_var,
             &self.num_batches_tracked,
         ) else {
-            return;
+            return None;
         };
         let tracked = nbt.fetch_add(1, Ordering::Relaxed) + 1;
         let factor = self.momentum.unwrap_or(1.0 / tracked as f64);
         let unbias = count as f64 / (count - 1) as f64;
-        for (r, &m) in rm.array_mut().data_mut().iter_mut().zip(mean) {
-            *r = (factor * m + (1.0 - factor) * *r as f64) as f32;
-        }
-        for (r, &v) in rv.array_mut().data_mut().iter_mut().zip(var_biased) {
-            *r = (factor * v * unbias + (1.0 - factor) * *r as f64) as f32;
-        }
+        Some((rm, rv, factor, unbias))
     }
-}
 
-#[cfg(feature = "cuda")]
-impl BatchNorm1d {
-    /// [`Module::forward`] on a GPU: the same modes, the statistics kept on the device.
+    /// Training mode: batch statistics, folded into the running ones.
     #[track_caller]
-    fn forward_cuda(&self, x: &Tensor, shape: &[usize]) -> Tensor {
+    fn forward_train(&self, x: &Tensor, shape: &[usize]) -> Tensor {
         let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
-        match (&self.running_mean, &self.running_var) {
-            (Some(rm), Some(rv)) if !self.training => cuda::eval(x, rm, rv, w, b, self.eps),
-            _ => {
-                let (n, _, l) = layout(shape);
-                assert!(
-                    n * l > 1,
-                    "Expected more than 1 value per channel when training, got input size torch.Size({shape:?})"
-                );
-                let (out, mean, var) = cuda::train(x, w, b, self.eps);
-                if let (true, Some(rm), Some(rv), Some(nbt)) = (
-                    self.training,
-                    &self.running_mean,
-                    &self.running_var,
-                    &self.num_batches_tracked,
-                ) {
-                    let tracked = nbt.fetch_add(1, Ordering::Relaxed) + 1;
-                    let factor = self.momentum.unwrap_or(1.0 / tracked as f64);
-                    let count = n * l;
-                    let unbias = count as f64 / (count - 1) as f64;
-                    cuda::update_running(rm, rv, &mean, &var, factor, unbias);
-                }
-                out
+        let (n, _, l) = layout(shape);
+        assert!(
+            n * l > 1,
+            "BatchNorm1d: training needs more than one value per channel (more than one row per batch), got input of shape {shape:?}"
+        );
+        #[cfg(feature = "cuda")]
+        if x.device().is_cuda() {
+            // The statistics stay on the GPU, and so does the running update.
+            let (out, mean, var) = cuda::train(x, w, b, self.eps);
+            if let Some((rm, rv, factor, unbias)) = self.running_update(n * l) {
+                cuda::update_running(rm, rv, &mean, &var, factor, unbias);
+            }
+            return out;
+        }
+        let (out, mean, var) = batch_norm_train(x, w, b, self.eps);
+        if let Some((rm, rv, factor, unbias)) = self.running_update(n * l) {
+            for (r, &m) in rm.array_mut().data_mut().iter_mut().zip(&mean) {
+                *r = (factor * m + (1.0 - factor) * *r as f64) as f32;
+            }
+            for (r, &v) in rv.array_mut().data_mut().iter_mut().zip(&var) {
+                *r = (factor * v * unbias + (1.0 - factor) * *r as f64) as f32;
             }
         }
+        out
     }
 }
 
@@ -216,24 +214,15 @@ impl Module for BatchNorm1d {
             self.num_features
         );
         let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
-        #[cfg(feature = "cuda")]
-        if x.device().is_cuda() {
-            return self.forward_cuda(x, &shape);
-        }
         match (&self.running_mean, &self.running_var) {
-            (Some(rm), Some(rv)) if !self.training => batch_norm_eval(x, rm, rv, w, b, self.eps),
-            _ => {
-                let (n, _, l) = layout(&shape);
-                assert!(
-                    n * l > 1,
-                    "BatchNorm1d: training needs more than one value per channel (more than one row per batch), got input of shape {shape:?}"
-                );
-                let (out, mean, var) = batch_norm_train(x, w, b, self.eps);
-                if self.training {
-                    self.update_running_stats(&mean, &var, n * l);
+            (Some(rm), Some(rv)) if !self.training => {
+                #[cfg(feature = "cuda")]
+                if x.device().is_cuda() {
+                    return cuda::eval(x, rm, rv, w, b, self.eps);
                 }
-                out
+                batch_norm_eval(x, rm, rv, w, b, self.eps)
             }
+            _ => self.forward_train(x, &shape),
         }
     }
 

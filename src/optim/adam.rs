@@ -144,8 +144,11 @@ impl AdamCore {
     }
 
     fn step_impl(&mut self) {
+        #[cfg(feature = "cuda")]
+        if self.step_cuda() {
+            return;
+        }
         let c = self.config;
-        let (beta1, beta2) = c.betas;
         let decoupled = self.decoupled;
         let name = self.name();
         let states = &mut self.state;
@@ -168,47 +171,20 @@ impl AdamCore {
             let (neg_step_size, bias_correction2_sqrt) = match corrections {
                 Some((step, a, b)) if step == st.step => (a, b),
                 _ => {
-                    // Python floats, as `_single_tensor_adam` computes them (`**` is C's pow).
-                    let step = st.step as f64;
-                    let bias_correction1 = 1.0 - beta1.powf(step);
-                    let bias_correction2 = 1.0 - beta2.powf(step);
-                    let a = (-(c.lr / bias_correction1)) as f32;
-                    let b = bias_correction2.powf(0.5) as f32;
+                    let (a, b) = bias_corrections(&c, st.step);
                     corrections = Some((st.step, a, b));
                     (a, b)
                 }
             };
-            let k = AdamScalars {
-                sign: if c.maximize { -1.0 } else { 1.0 },
-                wd: c.weight_decay as f32,
-                decay: (1.0 - c.lr * c.weight_decay) as f32,
-                lerp_weight: (1.0 - beta1) as f32,
-                beta2: beta2 as f32,
-                one_minus_beta2: (1.0 - beta2) as f32,
-                eps: c.eps as f32,
-                neg_step_size,
-                bias_correction2_sqrt,
-            };
+            let k = AdamScalars::new(&c, neg_step_size, bias_correction2_sqrt);
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
-                let args = crate::backend::cuda::AdamArgs {
-                    sign: k.sign,
-                    wd: k.wd,
-                    decay: k.decay,
-                    lerp_weight: k.lerp_weight,
-                    beta2: k.beta2,
-                    one_minus_beta2: k.one_minus_beta2,
-                    eps: k.eps,
-                    neg_step_size: k.neg_step_size,
-                    bias_correction2_sqrt: k.bias_correction2_sqrt,
-                    wd_mode: match (c.weight_decay != 0.0, decoupled) {
-                        (false, _) => 0,
-                        (true, false) => 1,
-                        (true, true) => 2,
-                    },
-                };
-                let (m, v) = (&mut st.exp_avg, &mut st.exp_avg_sq);
-                crate::backend::cuda::adam_step(p, g, m, v, st.max_exp_avg_sq.as_mut(), &args);
+                let (m, v, x) = (
+                    &mut st.exp_avg,
+                    &mut st.exp_avg_sq,
+                    st.max_exp_avg_sq.as_mut(),
+                );
+                crate::backend::cuda::adam_step(&mut [(p, g, m, v, x)], &k.cuda(&c, decoupled));
                 return;
             }
             let (p, g) = (p.data_mut(), g.data());
@@ -238,6 +214,72 @@ impl AdamCore {
             };
             update_elementwise(p, g, [m, v, vmax], update);
         });
+    }
+
+    /// One step over parameters that all live on one GPU, the updates of every parameter
+    /// with the same step count in one launch (per 16). Returns `false`, doing nothing, when
+    /// the parameters are not all on one GPU or one is listed twice (the per-parameter loop
+    /// handles those).
+    #[cfg(feature = "cuda")]
+    fn step_cuda(&mut self) -> bool {
+        let device = self.params[0].device();
+        let ids: std::collections::HashSet<usize> = self.params.iter().map(|p| p.id()).collect();
+        if !device.is_cuda()
+            || ids.len() != self.params.len()
+            || self.params.iter().any(|p| p.device() != device)
+        {
+            return false;
+        }
+        let c = self.config;
+        let name = self.name();
+        let mut grads: Vec<_> = self.params.iter().map(|p| p.grad_mut()).collect();
+        let mut datas: Vec<_> = self.params.iter().map(|p| p.array_mut()).collect();
+        // Parameters grouped by step count (normally one group).
+        let mut groups: Vec<(f32, Vec<crate::backend::cuda::AdamBuffers<'_>>)> = Vec::new();
+        let entries = datas
+            .iter_mut()
+            .zip(grads.iter_mut())
+            .zip(self.state.iter_mut());
+        for (i, ((p, g), st)) in entries.enumerate() {
+            let Some(g) = g.as_ref() else { continue };
+            assert_eq!(
+                p.shape(),
+                g.shape(),
+                "{name}.step: parameter {i} has shape {:?} but its gradient has shape {:?}",
+                p.shape(),
+                g.shape()
+            );
+            crate::tensor::same_device(name, p, g);
+            let st = st.get_or_insert_with(|| AdamState {
+                step: 0.0,
+                exp_avg: p.zeros_like(),
+                exp_avg_sq: p.zeros_like(),
+                max_exp_avg_sq: c.amsgrad.then(|| p.zeros_like()),
+            });
+            super::follow(&mut st.exp_avg, p);
+            super::follow(&mut st.exp_avg_sq, p);
+            if let Some(x) = st.max_exp_avg_sq.as_mut() {
+                super::follow(x, p);
+            }
+            st.step += 1.0;
+            let AdamState {
+                step,
+                exp_avg,
+                exp_avg_sq,
+                max_exp_avg_sq,
+            } = st;
+            let entry = (&mut **p, g, exp_avg, exp_avg_sq, max_exp_avg_sq.as_mut());
+            match groups.iter_mut().find(|(s, _)| s == step) {
+                Some((_, group)) => group.push(entry),
+                None => groups.push((*step, vec![entry])),
+            }
+        }
+        for (step, mut group) in groups {
+            let (a, b) = bias_corrections(&c, step);
+            let k = AdamScalars::new(&c, a, b).cuda(&c, self.decoupled);
+            crate::backend::cuda::adam_step(&mut group, &k);
+        }
+        true
     }
 
     fn state_dict_impl(&self) -> StateDict {
@@ -337,6 +379,56 @@ enum WeightDecay {
 }
 
 /// The per-step constants of the update, already rounded to `f32` where PyTorch rounds them.
+/// `(−lr/(1 − β₁ᵗ), √(1 − β₂ᵗ))` for step `t`, in Python floats as `_single_tensor_adam`
+/// computes them (`**` is C's pow).
+fn bias_corrections(c: &AdamConfig, step: f32) -> (f32, f32) {
+    let (beta1, beta2) = c.betas;
+    let step = step as f64;
+    let bias_correction1 = 1.0 - beta1.powf(step);
+    let bias_correction2 = 1.0 - beta2.powf(step);
+    let a = (-(c.lr / bias_correction1)) as f32;
+    let b = bias_correction2.powf(0.5) as f32;
+    (a, b)
+}
+
+impl AdamScalars {
+    fn new(c: &AdamConfig, neg_step_size: f32, bias_correction2_sqrt: f32) -> Self {
+        let (beta1, beta2) = c.betas;
+        AdamScalars {
+            sign: if c.maximize { -1.0 } else { 1.0 },
+            wd: c.weight_decay as f32,
+            decay: (1.0 - c.lr * c.weight_decay) as f32,
+            lerp_weight: (1.0 - beta1) as f32,
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            eps: c.eps as f32,
+            neg_step_size,
+            bias_correction2_sqrt,
+        }
+    }
+
+    /// The same scalars for the GPU kernel.
+    #[cfg(feature = "cuda")]
+    fn cuda(&self, c: &AdamConfig, decoupled: bool) -> crate::backend::cuda::AdamArgs {
+        crate::backend::cuda::AdamArgs {
+            sign: self.sign,
+            wd: self.wd,
+            decay: self.decay,
+            lerp_weight: self.lerp_weight,
+            beta2: self.beta2,
+            one_minus_beta2: self.one_minus_beta2,
+            eps: self.eps,
+            neg_step_size: self.neg_step_size,
+            bias_correction2_sqrt: self.bias_correction2_sqrt,
+            wd_mode: match (c.weight_decay != 0.0, decoupled) {
+                (false, _) => 0,
+                (true, false) => 1,
+                (true, true) => 2,
+            },
+        }
+    }
+}
+
 struct AdamScalars {
     /// `-1` when maximizing (`g·(−1)` is exactly `−g`).
     sign: f32,

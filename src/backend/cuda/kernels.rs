@@ -175,12 +175,20 @@ extern "C" __global__ void sgd_step(float* p, const float* g, float* b, u64 n, f
     }
 }
 
-// Adam and AdamW (optim/adam.rs): wd_mode 0 none, 1 L2, 2 decoupled; vmax is null without
-// AMSGrad; lerp's formula switches at |weight| = 0.5 as torch.lerp.
-extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, float* vmax,
-                                     u64 n, float sign, float wd, float decay, float w,
-                                     float beta2, float one_minus_beta2, float eps,
-                                     float neg_step_size, float bc2_sqrt, int wd_mode) {
+// Adam and AdamW (optim/adam.rs) on up to 16 parameters per launch (blockIdx.y picks one):
+// wd_mode 0 none, 1 L2, 2 decoupled; x (the AMSGrad maximum) is null without AMSGrad; lerp's
+// formula switches at |weight| = 0.5 as torch.lerp.
+#define ADAM_TABLE 16
+struct AdamTable { u64 n[ADAM_TABLE]; float* p[ADAM_TABLE]; const float* g[ADAM_TABLE]; float* m[ADAM_TABLE];
+                   float* v[ADAM_TABLE]; float* x[ADAM_TABLE]; int count; };
+extern "C" __global__ void adam_multi(AdamTable t, float sign, float wd, float decay, float w,
+                                      float beta2, float one_minus_beta2, float eps,
+                                      float neg_step_size, float bc2_sqrt, int wd_mode) {
+    int k = blockIdx.y;
+    if (k >= t.count) return;
+    float *p = t.p[k], *m = t.m[k], *v = t.v[k], *vmax = t.x[k];
+    const float* g = t.g[k];
+    u64 n = t.n[k];
     GRID_LOOP(j, n) {
         float pj = p[j];
         float d = g[j] * sign;
@@ -362,6 +370,32 @@ extern "C" __global__ void scatter_rows(const float* grad, const u64* starts, co
         g[e] = acc;
     }
 }
+
+// MSE (nn/loss/regression.rs): part[b] = Σ (x − y)² over block b's chunk, each square in float
+// as the CPU's per-element loss, the sum in double.
+extern "C" __global__ void sqdiff_partial(const float* x, const float* y, double* part, u64 n, u64 chunk) {
+    __shared__ double s[256];
+    u64 start = blockIdx.x * chunk, end = start + chunk < n ? start + chunk : n;
+    double acc = 0.0;
+    for (u64 i = start + threadIdx.x; i < end; i += blockDim.x) { float d = x[i] - y[i]; acc += (double)(d * d); }
+    s[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+}
+// Its gradient: u = g[i] (per_element) or g[0] / div; gx = u · 2(x − y); gy = −gx (if wanted).
+extern "C" __global__ void mse_grad(const float* x, const float* y, const float* g, int per_element, float div,
+                                    u64 n, float* gx, float* gy) {
+    GRID_LOOP(i, n) {
+        float u = per_element ? g[i] : g[0] / div;
+        float v = u * (2.f * (x[i] - y[i]));
+        if (gx) gx[i] = v;
+        if (gy) gy[i] = -v;
+    }
+}
 "#;
 
 /// Compiles [`source`] to PTX. No fused multiply-adds: the same roundings as the CPU's
@@ -420,7 +454,7 @@ mod tests {
             "fill",
             "sum_reduce",
             "ce_rows",
-            "adam_step",
+            "adam_multi",
             "u_Relu",
             "b_SiluGrad",
         ] {

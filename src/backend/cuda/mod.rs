@@ -40,8 +40,14 @@ pub(crate) struct Gpu {
 type Slot = OnceLock<std::result::Result<Arc<Gpu>, String>>;
 static GPUS: OnceLock<Vec<Slot>> = OnceLock::new();
 
-/// Why no CUDA device can be used, or `None` if the driver, cuBLAS and NVRTC load.
+/// Why no CUDA device can be used, or `None` if the driver, cuBLAS and NVRTC load (looked up
+/// once).
 fn libraries_missing() -> Option<String> {
+    static MISSING: OnceLock<Option<String>> = OnceLock::new();
+    MISSING.get_or_init(look_for_libraries).clone()
+}
+
+fn look_for_libraries() -> Option<String> {
     // SAFETY: these only try to open the shared libraries.
     unsafe {
         if !cudarc::driver::sys::is_culib_present() {
@@ -59,12 +65,15 @@ fn libraries_missing() -> Option<String> {
     None
 }
 
-/// The number of CUDA devices (0 without a driver).
+/// The number of CUDA devices (0 without a driver; counted once).
 pub(crate) fn device_count() -> usize {
-    if libraries_missing().is_some() {
-        return 0;
-    }
-    CudaContext::device_count().map_or(0, |n| n.max(0) as usize)
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        if libraries_missing().is_some() {
+            return 0;
+        }
+        CudaContext::device_count().map_or(0, |n| n.max(0) as usize)
+    })
 }
 
 /// The GPU with this ordinal, set up on first use.
@@ -72,6 +81,10 @@ pub(crate) fn device_count() -> usize {
 /// # Errors
 /// If there is no driver, no such GPU, or its set-up fails.
 pub(crate) fn gpu(ordinal: usize) -> Result<Arc<Gpu>> {
+    // The common case, on every op that makes an array: the GPU is already set up.
+    if let Some(Some(Ok(g))) = GPUS.get().map(|s| s.get(ordinal).and_then(|s| s.get())) {
+        return Ok(g.clone());
+    }
     if let Some(why) = libraries_missing() {
         return Err(Error::invalid(format!("cuda:{ordinal}: {why}")));
     }
@@ -103,6 +116,24 @@ impl Gpu {
         // streams) are not needed; they would cost two driver calls per kernel argument.
         // SAFETY: every buffer is used on this one stream only.
         unsafe { ctx.disable_event_tracking() };
+        // Keep freed memory in the device's pool instead of handing it back to the driver at
+        // every synchronization (the pool's default threshold is 0): a training loop that reads
+        // its loss each step would otherwise map and unmap its activations every step.
+        // SAFETY: plain driver calls on this context's device with valid out-pointers.
+        unsafe {
+            use cudarc::driver::sys;
+            let mut pool: sys::CUmemoryPool = std::ptr::null_mut();
+            if sys::cuDeviceGetDefaultMemPool(&mut pool, ctx.cu_device())
+                == sys::CUresult::CUDA_SUCCESS
+            {
+                let mut keep = u64::MAX;
+                sys::cuMemPoolSetAttribute(
+                    pool,
+                    sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                    (&mut keep as *mut u64).cast(),
+                );
+            }
+        }
         let stream = ctx.default_stream();
         let ptx = kernels::compile().map_err(|e| fail("compiling the kernels", &e))?;
         let module = ctx
@@ -157,6 +188,13 @@ impl Gpu {
             len: n,
             gpu: self.clone(),
         }
+    }
+
+    /// `n` doubles whose values are unspecified (partial sums, written before they are read).
+    pub(crate) fn doubles(&self, n: usize) -> CudaSlice<f64> {
+        // SAFETY: f64 has no invalid bit patterns; callers write before reading.
+        unsafe { self.stream.alloc::<f64>(n.max(1)) }
+            .unwrap_or_else(|e| panic!("cuda:{}: allocating {n} doubles: {e:?}", self.ordinal))
     }
 
     /// A buffer of at least `n` ones.
@@ -296,10 +334,10 @@ mod optim;
 
 pub(crate) use nn::{
     batch_norm_eval, batch_norm_running, batch_norm_train, cross_entropy_backward,
-    cross_entropy_forward, dropout_mask, BatchNormGrads,
+    cross_entropy_forward, dropout_mask, mse_grad, mse_reduced, BatchNormGrads,
 };
 pub(crate) use optim::{
-    adam_step, clip_grad_norm, rmsprop_step, sgd_step, AdamArgs, RmsArgs, SgdArgs,
+    adam_step, clip_grad_norm, rmsprop_step, sgd_step, AdamArgs, AdamBuffers, RmsArgs, SgdArgs,
 };
 
 /// Shapes and strides of a broadcast, passed by value to the binary kernels.
@@ -476,10 +514,7 @@ pub(crate) fn sum_div(a: &Array, div: f64) -> Array {
     // About 8 elements per thread, at most 1024 blocks.
     let blocks = a.len().div_ceil(256 * 8).clamp(1, 1024);
     let chunk = (a.len().div_ceil(blocks)).max(1) as u64;
-    let mut part = gpu
-        .stream
-        .alloc_zeros::<f64>(blocks)
-        .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal));
+    let mut part = gpu.doubles(blocks);
     let cfg = LaunchConfig {
         grid_dim: (blocks as u32, 1, 1),
         block_dim: (256, 1, 1),

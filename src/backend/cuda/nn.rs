@@ -33,10 +33,8 @@ pub(crate) fn cross_entropy_forward(
         buf_mut(&mut wy).slice_mut(),
         buf_mut(&mut stats).slice_mut()
     );
-    let mut tw = gpu
-        .stream
-        .alloc_zeros::<f64>(1)
-        .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal));
+    // Written by `ce_reduce`, read only for the mean.
+    let mut tw = gpu.doubles(1);
     if reduction == 0 {
         return (loss.into_shape(target.shape()), stats, tw);
     }
@@ -94,12 +92,6 @@ pub(crate) fn cross_entropy_backward(
 /// A null pointer for an optional kernel argument.
 const NULL: u64 = 0;
 
-fn doubles(gpu: &super::Gpu, n: usize) -> CudaSlice<f64> {
-    gpu.stream
-        .alloc_zeros::<f64>(n.max(1))
-        .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal))
-}
-
 /// `(N, C, L)` of a `[N, C]` or `[N, C, L]` input.
 fn layout(shape: &[usize]) -> (u64, u64, u64) {
     (
@@ -128,7 +120,7 @@ pub(crate) fn batch_norm_train(
     let gpu = buf(x).gpu.clone();
     let (n, c, l) = layout(x.shape());
     let cs = c as usize;
-    let (mut mean, mut var) = (doubles(&gpu, cs), doubles(&gpu, cs));
+    let (mut mean, mut var) = (gpu.doubles(cs), gpu.doubles(cs));
     let (mut mean32, mut invstd) = (empty(&gpu, &[cs]), empty(&gpu, &[cs]));
     let (mut alpha, mut beta) = (empty(&gpu, &[cs]), empty(&gpu, &[cs]));
     {
@@ -271,7 +263,7 @@ impl BatchNormGrads {
         let gpu = buf(x).gpu.clone();
         let (n, c, l) = layout(x.shape());
         let cs = c as usize;
-        let (mut sum_g, mut dotp) = (doubles(&gpu, cs), doubles(&gpu, cs));
+        let (mut sum_g, mut dotp) = (gpu.doubles(cs), gpu.doubles(cs));
         launch!(
             gpu,
             "bn_back_sums",
@@ -365,4 +357,79 @@ pub(crate) fn dropout_mask(like: &Array, p: f64, seed: u64) -> Array {
         &scale
     );
     mask
+}
+
+/// Mean squared error summed (`div` 1) or averaged (`div` n) as a 0-d GPU array: squares in
+/// `f32`, their sum in double, divided once.
+pub(crate) fn mse_reduced(x: &Array, y: &Array, div: f64) -> Array {
+    let gpu = buf(x).gpu.clone();
+    let n = x.len();
+    let blocks = n.div_ceil(256 * 8).clamp(1, 1024);
+    let chunk = n.div_ceil(blocks).max(1) as u64;
+    let mut part = gpu.doubles(blocks);
+    let cfg = cudarc::driver::LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    let nn = n as u64;
+    launch!(
+        gpu,
+        "sqdiff_partial",
+        cfg,
+        buf(x).slice(),
+        buf(y).slice(),
+        &mut part,
+        &nn,
+        &chunk
+    );
+    let mut out = empty(&gpu, &[]);
+    let nb = blocks as u64;
+    launch!(
+        gpu,
+        "sum_finish",
+        one_block(256),
+        &part,
+        &nb,
+        buf_mut(&mut out).slice_mut(),
+        &div
+    );
+    out
+}
+
+/// The MSE's gradients in `x` and `y` (each if wanted) from the upstream `grad`: per element
+/// (`div` 0, reduction none) or a 0-d gradient divided by `div`.
+pub(crate) fn mse_grad(
+    x: &Array,
+    y: &Array,
+    grad: &Array,
+    div: f32,
+    want_x: bool,
+    want_y: bool,
+) -> (Option<Array>, Option<Array>) {
+    let gpu = buf(x).gpu.clone();
+    let n = x.len() as u64;
+    let per_element = (div == 0.0) as i32;
+    let mut gx = want_x.then(|| empty(&gpu, x.shape()));
+    let mut gy = want_y.then(|| empty(&gpu, x.shape()));
+    {
+        let f = gpu.function("mse_grad");
+        let mut a = gpu.stream.launch_builder(&f);
+        a.arg(buf(x).slice())
+            .arg(buf(y).slice())
+            .arg(buf(grad).slice());
+        a.arg(&per_element).arg(&div).arg(&n);
+        match gx.as_mut() {
+            Some(g) => a.arg(buf_mut(g).slice_mut()),
+            None => a.arg(&NULL),
+        };
+        match gy.as_mut() {
+            Some(g) => a.arg(buf_mut(g).slice_mut()),
+            None => a.arg(&NULL),
+        };
+        // SAFETY: arguments as the kernel's signature; null outputs are skipped.
+        unsafe { a.launch(grid(n as usize)) }
+            .unwrap_or_else(|e| panic!("cuda:{}: kernel mse_grad: {e:?}", gpu.ordinal));
+    }
+    (gx, gy)
 }

@@ -56,39 +56,91 @@ pub(crate) struct AdamArgs {
     pub wd_mode: i32,
 }
 
-/// One Adam update of a GPU parameter.
-pub(crate) fn adam_step(
-    p: &mut Array,
-    g: &Array,
-    m: &mut Array,
-    v: &mut Array,
-    vmax: Option<&mut Array>,
-    k: &AdamArgs,
-) {
-    let n = p.len() as u64;
-    let gpu = buf(p).gpu.clone();
-    let null = 0u64;
-    let f = gpu.function("adam_step");
-    let mut l = gpu.stream.launch_builder(&f);
-    l.arg(buf_mut(p).slice_mut()).arg(buf(g).slice());
-    l.arg(buf_mut(m).slice_mut()).arg(buf_mut(v).slice_mut());
-    match vmax {
-        Some(x) => l.arg(buf_mut(x).slice_mut()),
-        None => l.arg(&null),
-    };
-    l.arg(&n)
-        .arg(&k.sign)
-        .arg(&k.wd)
-        .arg(&k.decay)
-        .arg(&k.lerp_weight);
-    l.arg(&k.beta2).arg(&k.one_minus_beta2).arg(&k.eps);
-    l.arg(&k.neg_step_size)
-        .arg(&k.bias_correction2_sqrt)
-        .arg(&k.wd_mode);
-    // SAFETY: as in `launch!`; a null `vmax` means no AMSGrad.
-    unsafe { l.launch(grid(n as usize)) }
-        .unwrap_or_else(|e| panic!("cuda:{}: kernel adam_step: {e:?}", gpu.ordinal));
+/// One Adam parameter's buffers: the parameter, its gradient, the two averages and the AMSGrad
+/// maximum.
+pub(crate) type AdamBuffers<'a> = (
+    &'a mut Array,
+    &'a Array,
+    &'a mut Array,
+    &'a mut Array,
+    Option<&'a mut Array>,
+);
+
+/// The parameters in one table of `adam_multi` (kernels.rs).
+const ADAM_TABLE: usize = 16;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct AdamTable {
+    n: [u64; ADAM_TABLE],
+    p: [u64; ADAM_TABLE],
+    g: [u64; ADAM_TABLE],
+    m: [u64; ADAM_TABLE],
+    v: [u64; ADAM_TABLE],
+    x: [u64; ADAM_TABLE],
+    count: i32,
 }
+// SAFETY: plain old data laid out as the C struct in kernels.rs.
+unsafe impl cudarc::driver::DeviceRepr for AdamTable {}
+
+/// One Adam update of GPU parameters sharing the scalars `k`: one launch per 16 parameters.
+pub(crate) fn adam_step(params: &mut [AdamBuffers<'_>], k: &AdamArgs) {
+    use cudarc::driver::{DevicePtr, DevicePtrMut};
+    let Some(first) = params.first() else { return };
+    let gpu = buf(first.0).gpu.clone();
+    let stream = gpu.stream.clone();
+    for chunk in params.chunks_mut(ADAM_TABLE) {
+        let mut t = AdamTable {
+            n: [0; ADAM_TABLE],
+            p: [0; ADAM_TABLE],
+            g: [0; ADAM_TABLE],
+            m: [0; ADAM_TABLE],
+            v: [0; ADAM_TABLE],
+            x: [0; ADAM_TABLE],
+            count: chunk.len() as i32,
+        };
+        let mut longest = 0;
+        // The pointers are taken from buffers borrowed mutably for this whole function, so
+        // nothing frees or moves them before the kernel has run (all work is on one stream).
+        for (i, (p, g, m, v, x)) in chunk.iter_mut().enumerate() {
+            longest = longest.max(p.len());
+            t.n[i] = p.len() as u64;
+            t.p[i] = buf_mut(p).slice_mut().device_ptr_mut(&stream).0;
+            t.g[i] = buf(g).slice().device_ptr(&stream).0;
+            t.m[i] = buf_mut(m).slice_mut().device_ptr_mut(&stream).0;
+            t.v[i] = buf_mut(v).slice_mut().device_ptr_mut(&stream).0;
+            if let Some(x) = x {
+                t.x[i] = buf_mut(x).slice_mut().device_ptr_mut(&stream).0;
+            }
+        }
+        let cfg = LaunchConfig {
+            grid_dim: (
+                longest.div_ceil(256).clamp(1, 1024) as u32,
+                chunk.len() as u32,
+                1,
+            ),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        launch!(
+            gpu,
+            "adam_multi",
+            cfg,
+            &t,
+            &k.sign,
+            &k.wd,
+            &k.decay,
+            &k.lerp_weight,
+            &k.beta2,
+            &k.one_minus_beta2,
+            &k.eps,
+            &k.neg_step_size,
+            &k.bias_correction2_sqrt,
+            &k.wd_mode
+        );
+    }
+}
+
 /// The scalars of one RMSprop update (see `rmsprop_step` in kernels.rs).
 pub(crate) struct RmsArgs {
     pub sign: f32,
@@ -153,10 +205,7 @@ pub(crate) fn clip_grad_norm(grads: &mut [&mut Array], max_norm: f32) -> Array {
         let n = g.len();
         let blocks = n.div_ceil(256 * 8).clamp(1, 1024);
         let chunk = n.div_ceil(blocks).max(1) as u64;
-        let mut part = gpu
-            .stream
-            .alloc_zeros::<f64>(blocks)
-            .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal));
+        let mut part = gpu.doubles(blocks);
         let cfg = LaunchConfig {
             grid_dim: (blocks as u32, 1, 1),
             block_dim: (256, 1, 1),

@@ -84,11 +84,9 @@ fn reduce_tensor(losses: Tensor, reduction: Reduction) -> Tensor {
 /// Panics if `input` and `target` have different shapes.
 #[track_caller]
 pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    #[cfg(feature = "cuda")]
     if input.device().is_cuda() {
-        // On a GPU, from tensor ops (each a kernel): d = x − y, then d·d reduced.
-        check_same_shape("mse_loss", &input.array(), &target.array());
-        let d = input - target;
-        return reduce_tensor(&d * &d, reduction);
+        return mse_loss_cuda(input, target, reduction);
     }
     // dℓ/dx = 2(x − y)
     difference_loss(
@@ -99,6 +97,44 @@ pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor
         |d| d * d,
         |d| 2.0 * d,
     )
+}
+
+/// [`mse_loss`] on a GPU, fused: the loss in one reduction, the gradient in one kernel.
+#[cfg(feature = "cuda")]
+#[track_caller]
+fn mse_loss_cuda(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    use crate::backend::cuda;
+    let (x, y) = (input.array(), target.array());
+    check_same_shape("mse_loss", &x, &y);
+    crate::tensor::same_device("mse_loss", &x, &y);
+    let out = match reduction {
+        Reduction::None => x.binary(&y, crate::BinaryOp::SqDiff, "mse_loss"),
+        Reduction::Sum => cuda::mse_reduced(&x, &y, 1.0),
+        Reduction::Mean => cuda::mse_reduced(&x, &y, x.len() as f64),
+    };
+    drop((x, y));
+    Tensor::from_op(out, &[input, target], CudaMseBackward(reduction))
+}
+
+/// dℓ/dx = u·2(x − y), dℓ/dy = −dℓ/dx, with `u` the upstream gradient per element.
+#[cfg(feature = "cuda")]
+struct CudaMseBackward(Reduction);
+#[cfg(feature = "cuda")]
+impl Backward for CudaMseBackward {
+    fn name(&self) -> &'static str {
+        "MseLossBackward0"
+    }
+    fn backward(&self, inputs: &[Tensor], _: &Array, grad: &Array) -> Vec<Option<Array>> {
+        let (x, y) = (inputs[0].array(), inputs[1].array());
+        let div = match self.0 {
+            Reduction::None => 0.0,
+            Reduction::Sum => 1.0,
+            Reduction::Mean => x.len() as f32,
+        };
+        let (want_x, want_y) = (inputs[0].requires_grad(), inputs[1].requires_grad());
+        let (gx, gy) = crate::backend::cuda::mse_grad(&x, &y, grad, div, want_x, want_y);
+        vec![gx, gy]
+    }
 }
 
 /// Mean absolute error `ℓ = |x − y|`, as `F.l1_loss`. The gradient at `x = y` is 0, as
