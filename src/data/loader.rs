@@ -157,8 +157,11 @@ pub struct Batches<'a> {
     end: usize,
 }
 
-/// The rows `start..end` of `a`, copied.
+/// The rows `start..end` of `a`, copied (on the GPU, for an array there).
 fn row_range(a: &Array, start: usize, end: usize) -> Array {
+    if a.device().is_cuda() {
+        return gather_rows(a, &(start..end).collect::<Vec<_>>());
+    }
     let width: usize = a.shape()[1..].iter().product();
     let mut shape = a.shape().to_vec();
     shape[0] = end - start;

@@ -262,6 +262,14 @@ pub(crate) fn gather_rows(a: &Array, indices: &[usize]) -> Array {
     let width: usize = a.shape()[1..].iter().product();
     let mut shape = a.shape().to_vec();
     shape[0] = indices.len();
+    #[cfg(feature = "cuda")]
+    if a.device().is_cuda() {
+        // A dataset uploaded once: its batches are gathered on the GPU.
+        if let Some(&i) = indices.iter().find(|&&i| i >= n) {
+            panic!("gather_rows: row {i} is out of range for {n} rows");
+        }
+        return crate::backend::cuda::gather(a, (1, n, width), indices, &shape);
+    }
     // A batch is written in full, so it may reuse a recycled buffer (no page faults per batch).
     let mut out = Array::for_overwrite(&shape);
     for (k, &i) in indices.iter().enumerate() {

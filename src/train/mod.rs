@@ -69,6 +69,11 @@ pub fn train_epoch_with_hook(
     };
     let mut total = 0.0f64;
     let mut steps = 0usize;
+    // On a GPU the step losses are summed there, and read back only every
+    // `GPU_LOSS_READ_EVERY` steps (for `on_step`) and at the end: reading one waits for the
+    // GPU to finish every queued step.
+    let mut gpu_total: Option<Tensor> = None;
+    let mut last_read = f32::NAN;
     for (i, (x, y)) in loader.iter(generator).enumerate() {
         optimizer.zero_grad();
         let out = model.forward(&x);
@@ -76,10 +81,22 @@ pub fn train_epoch_with_hook(
         if options.l1 > 0.0 {
             loss = &loss + &(&l1_penalty(&params) * options.l1 as f32);
         }
-        let value = loss.item();
-        total += value as f64;
         steps += 1;
-        on_step(i, value);
+        if loss.device().is_cuda() {
+            let l = loss.detach();
+            gpu_total = Some(match gpu_total.take() {
+                Some(t) => &t + &l,
+                None => l,
+            });
+            if i % GPU_LOSS_READ_EVERY == 0 {
+                last_read = loss.item();
+            }
+            on_step(i, last_read);
+        } else {
+            let value = loss.item();
+            total += value as f64;
+            on_step(i, value);
+        }
         loss.backward();
         after_backward(i, model);
         if let Some(max_norm) = options.clip_grad_norm {
@@ -87,12 +104,19 @@ pub fn train_epoch_with_hook(
         }
         optimizer.step();
     }
+    if let Some(t) = gpu_total {
+        total = t.item() as f64;
+    }
     if steps == 0 {
         0.0
     } else {
         total / steps as f64
     }
 }
+
+/// How often [`train_epoch`] reads a step's loss back from a GPU for `on_step` (the CLI's
+/// progress shows every 16th step).
+pub const GPU_LOSS_READ_EVERY: usize = 16;
 
 /// Rows per forward pass in [`evaluate`] (and the CLI's `predict`): large enough that the
 /// per-call overhead vanishes, small enough that a wide layer's activations (8192 × 4096 `f32`
@@ -110,14 +134,25 @@ pub fn predict(model: &mut dyn Module, x: &Array, chunk: usize) -> Array {
     let chunk = chunk.max(1);
     let mut out: Vec<f32> = Vec::new();
     let mut width = 0;
+    // Inputs go where the model is; outputs come back to the CPU.
+    let device = model
+        .parameters()
+        .first()
+        .map_or(crate::Device::Cpu, |p| p.device());
+    let x_host = (x.device().is_cuda()).then(|| x.to_host_vec());
+    let xs = x_host.as_deref().unwrap_or_else(|| x.data());
     crate::no_grad(|| {
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
-            let xb = Tensor::from_slice(&x.data()[start * f..end * f], &[end - start, f]);
-            let y = model.forward(&xb);
+            let xb = Tensor::from_slice(&xs[start * f..end * f], &[end - start, f]);
+            let y = model.forward(&xb.to(&device));
             let a = y.array();
             width = a.shape().get(1).copied().unwrap_or(1);
-            out.extend_from_slice(a.data());
+            if a.device().is_cuda() {
+                out.extend(a.to_host_vec());
+            } else {
+                out.extend_from_slice(a.data());
+            }
         }
     });
     if was_training {

@@ -24,6 +24,15 @@ pub struct Snapshot {
     pub grad: Option<Array>,
 }
 
+/// The 2-norm of an array's values (read back from a GPU for an array there).
+fn norm2(a: &Array) -> f64 {
+    if a.device().is_cuda() {
+        sum_of_squares(&a.to_host_vec()).sqrt()
+    } else {
+        sum_of_squares(a.data()).sqrt()
+    }
+}
+
 impl Snapshot {
     /// Copies of every named parameter of `model` and its gradient, as they are now.
     pub fn of_model(model: &dyn Module) -> Vec<Snapshot> {
@@ -31,8 +40,9 @@ impl Snapshot {
             .named_parameters()
             .into_iter()
             .map(|(name, p)| Snapshot {
-                grad: p.with_grad(|g| g.cloned()),
-                value: p.array().clone(),
+                // Pictures are drawn on the CPU: a model on a GPU is copied back.
+                grad: p.with_grad(|g| g.map(|g| g.clone().to_device(&crate::Device::Cpu))),
+                value: p.array().clone().to_device(&crate::Device::Cpu),
                 name,
             })
             .collect()
@@ -112,7 +122,7 @@ impl GradientMonitor {
         }
         let at = self.sums.len() - n;
         for (i, p) in self.params.iter().enumerate() {
-            if let Some(norm) = p.with_grad(|g| g.map(|g| sum_of_squares(g.data()).sqrt())) {
+            if let Some(norm) = p.with_grad(|g| g.map(norm2)) {
                 self.sums[at + i] += norm;
                 self.counts[at + i] += 1;
             }
@@ -135,7 +145,7 @@ impl GradientMonitor {
     /// The 2-norm of parameter `name`'s values now (`None` for an unknown name).
     pub(crate) fn value_norm(&self, name: &str) -> Option<f64> {
         let i = self.names.iter().position(|n| n == name)?;
-        Some(sum_of_squares(self.params[i].array().data()).sqrt())
+        Some(norm2(&self.params[i].array()))
     }
 
     /// The parameter names seen, in the model's order.
