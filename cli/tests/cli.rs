@@ -757,12 +757,20 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
     let out = run(&dir, &["train", "--threads", "0"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "usage errors are one line too: {err}"
+    );
     assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .contains("invalid value '0' for '--threads <N>'"),
+        err.contains("invalid value '0' for '--threads <N>'"),
         "{err}"
+    );
+    let out = run(&dir, &["train", "--confg", "x.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: unexpected argument '--confg' found (tip: a similar argument exists: '--config')\n"
     );
     assert_eq!(dir.listing(), before, "a rejected flag left files behind");
     // The environment variable is checked as strictly as the flag, which overrides it.
