@@ -473,7 +473,11 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
     let base = "[model]\nlayers = [2, 4, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 2\n";
     dir.write("good.csv", "a,b,label\n0,1,0\n1,0,1\n");
     let cases: &[(&str, &str, &str)] = &[
-        ("a,b,label\n0,x,1\n", base, "d.csv:2:b"),
+        (
+            "a,b,label\n0,x,1\n",
+            base,
+            "d.csv:2:3: column b: \"x\" is not a number",
+        ),
         ("a,b,label\n0,1,1\n0,1\n", base, "d.csv:3"),
         ("", base, "empty"),
         ("a,b,label\n0,1,1\n0,1,5\n", base, "label 5"),
