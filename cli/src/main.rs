@@ -29,7 +29,24 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| "unknown panic".into());
         eprintln!("error: internal error: {}", one_line(&msg));
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print as clap prints them.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // A usage error is one line, like every other error (clap adds usage and a hint).
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            let suggestion = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("tip:"))
+                .map(|tip| format!(" ({tip})"))
+                .unwrap_or_default();
+            eprintln!("{first}{suggestion}");
+            return ExitCode::from(2);
+        }
+    };
     let result = std::panic::catch_unwind(|| run(cli));
     match result {
         Ok(Ok(code)) => code,

@@ -473,7 +473,11 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
     let base = "[model]\nlayers = [2, 4, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 2\n";
     dir.write("good.csv", "a,b,label\n0,1,0\n1,0,1\n");
     let cases: &[(&str, &str, &str)] = &[
-        ("a,b,label\n0,x,1\n", base, "d.csv:2:b"),
+        (
+            "a,b,label\n0,x,1\n",
+            base,
+            "d.csv:2:3: column b: \"x\" is not a number",
+        ),
         ("a,b,label\n0,1,1\n0,1\n", base, "d.csv:3"),
         ("", base, "empty"),
         ("a,b,label\n0,1,1\n0,1,5\n", base, "label 5"),
@@ -757,12 +761,20 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
     let out = run(&dir, &["train", "--threads", "0"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "usage errors are one line too: {err}"
+    );
     assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .contains("invalid value '0' for '--threads <N>'"),
+        err.contains("invalid value '0' for '--threads <N>'"),
         "{err}"
+    );
+    let out = run(&dir, &["train", "--confg", "x.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: unexpected argument '--confg' found (tip: a similar argument exists: '--config')\n"
     );
     assert_eq!(dir.listing(), before, "a rejected flag left files behind");
     // The environment variable is checked as strictly as the flag, which overrides it.
