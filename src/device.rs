@@ -98,6 +98,18 @@ impl Device {
         }
     }
 
+    /// The GPU's model name as its driver reports it (`"NVIDIA H200"`); `None` for the CPU
+    /// or a GPU that cannot be used.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            Device::Cpu => None,
+            #[cfg(feature = "cuda")]
+            Device::Cuda(o) => crate::backend::cuda::gpu(*o).ok().and_then(|g| g.name()),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => None,
+        }
+    }
+
     /// Whether this is a GPU.
     pub fn is_cuda(&self) -> bool {
         matches!(self, Device::Cuda(_))

@@ -13,6 +13,7 @@ Examples:
 
 A config (TOML):
   seed = 0
+  device = \"auto\"              # cpu cuda cuda:N auto (default: a GPU when there is one and the model is large enough)
   [model]
   layers = [4, 16, 3]          # inputs, hidden sizes..., outputs
   activation = \"relu\"          # relu sigmoid tanh leaky_relu gelu elu silu
@@ -112,6 +113,9 @@ pub struct TrainArgs {
     /// No progress output (errors and the final summary only).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -131,6 +135,9 @@ pub struct PredictArgs {
     /// Write the predicted class (argmax) instead of raw outputs.
     #[arg(long)]
     pub classes: bool,
+    /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +151,9 @@ pub struct EvalArgs {
     /// The dataset: a CSV path or a built-in name (xor, digits, iris).
     #[arg(long, value_name = "D")]
     pub data: String,
+    /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
 }
 
 #[derive(Args, Debug)]

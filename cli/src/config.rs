@@ -1,6 +1,7 @@
 //! The TOML config: parsed into typed, validated options before any work starts, so nothing
 //! downstream sees strings and no library panic is reachable from a bad config.
 
+use crate::device::DeviceChoice;
 use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -105,6 +106,8 @@ pub struct TrainConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub seed: u64,
+    /// Where to train (and predict): `cpu`, `cuda`, `cuda:N` or `auto` (the default).
+    pub device: DeviceChoice,
     pub model: ModelConfig,
     pub data: DataConfig,
     pub train: TrainConfig,
@@ -116,6 +119,7 @@ impl Config {
     pub fn default_digits() -> Config {
         Config {
             seed: 0,
+            device: DeviceChoice::Auto,
             model: ModelConfig {
                 layers: vec![64, 128, 64, 10],
                 activation: Activation::Relu,
@@ -175,6 +179,10 @@ impl Config {
 
     fn from_raw(raw: RawConfig, base: &Path) -> Result<Config> {
         let seed = field!(raw, "", seed).uint()?.unwrap_or(0);
+        let device = match field!(raw, "", device).str()? {
+            Some(d) => DeviceChoice::parse(&d, "device")?,
+            None => DeviceChoice::Auto,
+        };
         let model = ModelConfig::from_raw(
             raw.model
                 .ok_or_else(|| anyhow!("missing section [model]"))?,
@@ -186,6 +194,7 @@ impl Config {
         let train = TrainConfig::from_raw(raw.train.unwrap_or_default())?;
         let config = Config {
             seed,
+            device,
             model,
             data,
             train,
@@ -222,6 +231,7 @@ impl Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     seed: Option<Value>,
+    device: Option<Value>,
     model: Option<RawModel>,
     data: Option<RawData>,
     train: Option<RawTrain>,
@@ -839,6 +849,7 @@ impl From<&Config> for RawConfig {
         ) = (step_size, milestones, gamma, t_max, eta_min);
         RawConfig {
             seed: Some(Value::Integer(c.seed as i64)),
+            device: Some(Value::String(c.device.to_string())),
             model: Some(model),
             data: Some(data),
             train: Some(train),

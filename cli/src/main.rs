@@ -7,6 +7,7 @@
 mod checkpoint;
 mod cli;
 mod config;
+mod device;
 mod output;
 mod predict;
 mod prepare;

@@ -4,6 +4,7 @@
 
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::config::{Config, Source};
+use crate::device;
 use crate::output::{check_parent, create_parent, Created};
 use crate::prepare::{check, load_source, standardize, standardizer_from};
 use crate::train::{build_model, loss_fn, metrics_summary};
@@ -11,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use backprop::data;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, Module};
-use backprop::train::{argmax, evaluate, predict};
+use backprop::train::{argmax, evaluate, predict, PREDICT_CHUNK};
 use backprop::Array;
 use std::path::Path;
 
@@ -72,7 +73,9 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
         );
     }
     let x = standardize(st.as_ref(), x, &args.input.display().to_string())?;
-    let out = predict(&mut model, &x, 8192);
+    let flops = device::forward_flops(&model, x.shape()[0].min(PREDICT_CHUNK));
+    device::place(&mut model, args.device.as_deref(), config.device, flops)?;
+    let out = predict(&mut model, &x, PREDICT_CHUNK);
     let (rows, header): (Array, Vec<String>) = if args.classes {
         let width = out.shape()[1];
         let classes: Vec<f32> = out
@@ -120,6 +123,8 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
         &config,
     )?;
     let x = standardize(st.as_ref(), ds.x.clone(), &args.data)?;
+    let flops = device::forward_flops(&model, x.shape()[0].min(PREDICT_CHUNK));
+    device::place(&mut model, args.device.as_deref(), config.device, flops)?;
     let classify = config.train.loss.is_classification();
     let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
     let loss = loss_fn(config.train.loss);

@@ -13,13 +13,15 @@ pub struct Progress {
     started: Instant,
     first_epoch: usize,
     classify: bool,
+    /// Where the run trains, shown on the bar and on the first plain line.
+    device: String,
 }
 
 /// Plain lines come at most this often (the first and last epoch always print).
 const LINE_EVERY: Duration = Duration::from_millis(1000);
 
 impl Progress {
-    pub fn new(epochs: usize, done: usize, quiet: bool, classify: bool) -> Self {
+    pub fn new(epochs: usize, done: usize, quiet: bool, classify: bool, device: &str) -> Self {
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty && epochs > 0).then(|| {
             let bar = ProgressBar::new(epochs as u64);
@@ -30,7 +32,7 @@ impl Progress {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_prefix("training");
+            bar.set_prefix(format!("training on {device}"));
             bar.set_position(done as u64);
             bar
         });
@@ -42,6 +44,7 @@ impl Progress {
             started: Instant::now(),
             first_epoch: done + 1,
             classify,
+            device: device.to_string(),
         }
     }
 
@@ -72,8 +75,13 @@ impl Progress {
                 let done = (epoch + 1 - self.first_epoch) as f64;
                 let per_epoch = self.started.elapsed().as_secs_f64() / done.max(1.0);
                 let eta = per_epoch * (self.epochs - epoch) as f64;
+                let on = if epoch == self.first_epoch {
+                    format!(" (on {})", self.device)
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "epoch {epoch}/{}: loss {loss:.4}{extra}, ETA {eta:.1}s",
+                    "epoch {epoch}/{}: loss {loss:.4}{extra}, ETA {eta:.1}s{on}",
                     self.epochs
                 );
                 self.last_line = Some(Instant::now());

@@ -5,6 +5,7 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
+use crate::device;
 use crate::output::{check_dir, check_parent, create_parent, run_folder, write_file, Created};
 use crate::prepare::{model_metadata, prepare, source_name, Prepared};
 use crate::progress::Progress;
@@ -19,7 +20,7 @@ use backprop::optim::{
 use backprop::rng::Generator;
 use backprop::train::{evaluate, train_epoch_with_hook, Evaluation, StepOptions};
 use backprop::viz::{training_report, GradientMonitor, ReportInput};
-use backprop::Tensor;
+use backprop::{Device, Tensor};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -132,6 +133,7 @@ fn metrics_line(
     lr: f64,
     evals: &[(&str, &Evaluation)],
     seconds: f64,
+    device: &Device,
 ) -> String {
     let mut fields = vec![
         format!("\"epoch\":{epoch}"),
@@ -150,6 +152,7 @@ fn metrics_line(
         }
     }
     fields.push(format!("\"time_s\":{}", json_num(seconds)));
+    fields.push(format!("\"device\":\"{device}\""));
     format!("{{{}}}", fields.join(","))
 }
 
@@ -171,7 +174,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             bail!("--resume {}: no such run folder", dir.display());
         }
     }
-    let config = match (&args.config, resume) {
+    let mut config = match (&args.config, resume) {
         (Some(path), _) => Config::from_file(path)?,
         (None, Some(dir)) => Config::from_file(&dir.join("config.toml"))
             .with_context(|| format!("--resume {}", dir.display()))?,
@@ -205,10 +208,10 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
 
     // Everything is read and checked before the first file is written.
+    let (choice, _) = device::chosen(args.device.as_deref(), config.device)?;
+    config.device = choice;
     let data = prepare(&config)?;
-    let loader = DataLoader::new(&data.train, config.train.batch_size, config.train.shuffle)
-        .drop_last(config.train.drop_last);
-    check_batches(&loader, &config)?;
+    let batch = DataLoader::new(&data.train, config.train.batch_size, false).batch_size();
     backprop::manual_seed(config.seed);
     let mut model = build_model(&config);
     if let Some(path) = &args.init {
@@ -217,6 +220,29 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             .load_state_dict(&state)
             .with_context(|| format!("--init {}", path.display()))?;
     }
+    // A training step is about three forward passes' work.
+    let flops = 3.0 * device::forward_flops(&model, batch);
+    let device = device::place(&mut model, args.device.as_deref(), config.device, flops)?;
+    // On a GPU the training set is uploaded once and batched there; the CPU copy stays for the
+    // evaluations and the report.
+    let on_device = device.is_cuda().then(|| {
+        (
+            data.train.x.clone().to_device(&device),
+            data.train.y.clone().to_device(&device),
+        )
+    });
+    let (train_x, train_y) = match &on_device {
+        Some((x, y)) => (x, y),
+        None => (&data.train.x, &data.train.y),
+    };
+    let loader = DataLoader::from_arrays(
+        train_x,
+        train_y,
+        config.train.batch_size,
+        config.train.shuffle,
+    )
+    .drop_last(config.train.drop_last);
+    check_batches(&loader, &config)?;
     let mut optimizer = build_optimizer(&config.train, model.parameters())?;
     let mut scheduler = build_scheduler(&config.train.scheduler, optimizer.as_mut())?;
     let mut shuffle_rng = Generator::new(config.seed.wrapping_add(1));
@@ -258,7 +284,15 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         l1: config.train.l1,
     };
     let epochs = config.train.epochs;
-    let mut progress = Progress::new(epochs, state.epoch, args.quiet, data.n_classes.is_some());
+    let device_name = device::describe(&device);
+    let mut progress = Progress::new(
+        epochs,
+        state.epoch,
+        args.quiet,
+        data.n_classes.is_some(),
+        &device_name,
+    );
+    let mut gpu_memory_peak = device.memory_used();
     let mut last_checkpoint: Option<usize> = checkpoint.as_ref().map(|_| state.epoch);
     // Gradient norms for report.html, from about five evenly spaced steps per epoch.
     let mut monitor = GradientMonitor::new();
@@ -301,7 +335,11 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             lr,
             &named,
             started.elapsed().as_secs_f64(),
+            &device,
         ));
+        if let Some(used) = device.memory_used() {
+            gpu_memory_peak = Some(gpu_memory_peak.map_or(used, |p| p.max(used)));
+        }
         progress.epoch(epoch, epoch_loss, headline(&evals));
         if let Some(s) = scheduler.as_mut() {
             s.step(optimizer.as_mut());
@@ -380,6 +418,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             validation: data.validation.as_ref(),
             test: data.test.as_ref(),
             n_classes: data.n_classes,
+            device: &device_name,
+            gpu_memory_peak,
         },
     )?;
     write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;

@@ -1118,3 +1118,69 @@ fn missing_files_are_said_once() {
         "error: --resume nowhere: no such run folder",
     );
 }
+
+/// `device` in the config and `--device`: bad names are one-line errors with a suggestion;
+/// a GPU that is not there is a one-line error that writes nothing; `auto` and `cpu` train on
+/// the CPU here and say so in metrics.jsonl and the report.
+#[test]
+fn device_key_and_flag() {
+    let dir = TempDir::new("device");
+    let rows: String = (0..20)
+        .map(|i| format!("{},{},{}\n", i % 2, i % 3, i % 2))
+        .collect();
+    dir.write("d.csv", &format!("a,b,label\n{rows}"));
+    let base = "[model]\nlayers = [2, 4, 2]\n[data]\ntrain = \"d.csv\"\n[train]\nepochs = 2\n";
+    dir.write("bad.toml", &format!("device = \"gpu\"\n{base}"));
+    fails(
+        &dir,
+        &["train", "--config", "bad.toml"],
+        "bad.toml:1:10: device: unknown device \"gpu\"",
+    );
+    dir.write("c.toml", base);
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--device", "cudda"],
+        "--device: unknown device \"cudda\" (did you mean `cuda`?)",
+    );
+    if !backprop::Device::cuda_is_available() {
+        for flag in ["cuda", "cuda:1"] {
+            fails(
+                &dir,
+                &[
+                    "train", "--config", "c.toml", "--device", flag, "--out", "o",
+                ],
+                &format!(
+                    "--device: {}: ",
+                    if flag == "cuda" { "cuda:0" } else { flag }
+                ),
+            );
+        }
+        dir.write("gpu.toml", &format!("device = \"cuda\"\n{base}"));
+        fails(&dir, &["train", "--config", "gpu.toml"], "device: cuda:0: ");
+    }
+    for (flag, want) in [("auto", "auto"), ("cpu", "cpu")] {
+        let out = format!("run-{flag}");
+        ok(
+            &dir,
+            &[
+                "train", "--config", "c.toml", "--device", flag, "--out", &out, "--quiet",
+            ],
+        );
+        // A 2-4-2 net is far below the `auto` threshold: the CPU either way, GPU or not.
+        let metrics = std::fs::read_to_string(dir.path(&format!("{out}/metrics.jsonl"))).unwrap();
+        assert!(
+            metrics.lines().all(|l| l.ends_with(",\"device\":\"cpu\"}")),
+            "{metrics}"
+        );
+        let config = std::fs::read_to_string(dir.path(&format!("{out}/config.toml"))).unwrap();
+        assert!(
+            config.starts_with(&format!("seed = 0\ndevice = \"{want}\"\n")),
+            "{config}"
+        );
+        let report = std::fs::read_to_string(dir.path(&format!("{out}/report.html"))).unwrap();
+        assert!(
+            report.contains("<p>Trained on cpu.</p>"),
+            "report names the device"
+        );
+    }
+}

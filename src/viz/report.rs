@@ -38,6 +38,10 @@ pub struct ReportInput<'a> {
     pub test: Option<&'a Dataset>,
     /// The number of classes for a classifier; `None` for a regressor.
     pub n_classes: Option<usize>,
+    /// Where the run trained (`"cpu"`, `"cuda:0 (NVIDIA H200)"`).
+    pub device: &'a str,
+    /// The most GPU memory in use during training, in bytes, for a run on a GPU.
+    pub gpu_memory_peak: Option<usize>,
 }
 
 /// The metrics lines, parsed: column names and one row of numbers per epoch.
@@ -512,11 +516,22 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
         None => h.push_str("<p>No gradients were recorded during training.</p>\n"),
     }
 
+    let memory = input
+        .gpu_memory_peak
+        .map(|b| {
+            format!(
+                ", GPU memory at peak {:.0} MiB (the whole device, as its driver reports it)",
+                b as f64 / (1 << 20) as f64
+            )
+        })
+        .unwrap_or_default();
     let _ = write!(
         h,
-        "<h2 id=\"config\">Configuration</h2>\n<pre>{}</pre>\n\
+        "<h2 id=\"config\">Configuration</h2>\n<p>Trained on {}{}.</p>\n<pre>{}</pre>\n\
          <footer>Written by backprop {} after training. Everything on this page is inside this file.</footer>\n\
          </main>\n</body>\n</html>\n",
+        esc(input.device),
+        esc(&memory),
         esc(input.config),
         env!("CARGO_PKG_VERSION")
     );
@@ -629,9 +644,12 @@ mod tests {
                 validation: None,
                 test: None,
                 n_classes: Some(3),
+                device: "cuda:0 (NVIDIA H200)",
+                gpu_memory_peak: Some(640 << 20),
             },
         )
         .unwrap();
+        assert!(html.contains("Trained on cuda:0 (NVIDIA H200), GPU memory at peak 640 MiB"));
         assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
         assert!(html.contains("Training report: iris &lt;test&gt;"));
         assert!(html.contains("Layer sizes 4 → 8 → 3"));

@@ -228,6 +228,11 @@ impl Gpu {
             .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", self.ordinal));
     }
 
+    /// The GPU's model name.
+    pub(crate) fn name(&self) -> Option<String> {
+        self.stream.context().name().ok()
+    }
+
     /// Bytes of GPU memory in use on the whole device (free/total as the driver reports).
     pub(crate) fn memory_used(&self) -> usize {
         self.stream
