@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use backprop::data;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, Module};
-use backprop::train::{argmax, evaluate, predict};
+use backprop::train::{argmax, evaluate, predict, PREDICT_CHUNK};
 use backprop::Array;
 use std::path::Path;
 
@@ -72,7 +72,7 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
         );
     }
     let x = standardize(st.as_ref(), x, &args.input.display().to_string())?;
-    let out = predict(&mut model, &x, 8192);
+    let out = predict(&mut model, &x, PREDICT_CHUNK);
     let (rows, header): (Array, Vec<String>) = if args.classes {
         let width = out.shape()[1];
         let classes: Vec<f32> = out

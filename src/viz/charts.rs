@@ -237,8 +237,9 @@ impl Curves<'_> {
                     None => {}
                 }
             }
-            let max_points = 2 * self.size.0 as usize;
+            let max_points = self.size.0 as usize;
             for run in runs.into_iter().filter(|r| !r.is_empty()) {
+                let long = run.len() > max_points;
                 let run = decimate(run, max_points);
                 let style = color.stroke_width(2);
                 if run.len() == 1 {
@@ -248,13 +249,14 @@ impl Curves<'_> {
                     )?;
                 } else {
                     // A thick line is filled as one polygon, at a cost that grows with its
-                    // edges times the rows they cross: a jagged line of thousands of points
-                    // took a second. Pieces of PIECE points (each sharing its last point with
-                    // the next piece) draw the same line at a small fraction of that.
-                    const PIECE: usize = 256;
-                    let starts = (0..run.len() - 1).step_by(PIECE - 1);
+                    // edges times the rows they cross: a decimated (jagged) line of thousands
+                    // of points took a second. Pieces of 64 points, each sharing its last point
+                    // with the next, draw it at a small fraction of that. A short line stays
+                    // one path, whose joins are smoother.
+                    let piece = if long { 64 } else { run.len() };
+                    let starts = (0..run.len() - 1).step_by(piece - 1);
                     let pieces = starts.map(|i| {
-                        let end = (i + PIECE).min(run.len());
+                        let end = (i + piece).min(run.len());
                         PathElement::new(run[i..end].to_vec(), style).into_dyn()
                     });
                     chart.draw_series(pieces)?;
