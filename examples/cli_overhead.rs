@@ -15,7 +15,9 @@
 //!   counts. Everything that grows with the epochs counts (per-epoch metrics, the gradient
 //!   monitor, the report's curves); loading the data and writing the model do not.
 //!
-//! The two alternate `--rounds` times (so both see the same machine); the best of each is kept.
+//! The two alternate `--rounds` times (so both see the same machine); the summary keeps the
+//! median round of each (a CLI figure is the difference of two whole runs, so one disturbed run
+//! moves it either way, and the best round would pick such a low outlier).
 //! Prints one line per workload and round, then a summary table.
 //!
 //! `--cpu` times CPU seconds (user + system, all threads) instead of wall-clock seconds: the
@@ -187,7 +189,7 @@ fn cli(bin: &Path, dir: &Path, w: &CliWorkload, cpu: bool) -> f64 {
 fn library(name: &str, cpu: bool) -> f64 {
     let mut w = workloads::build(name, false);
     (w.run)(w.warmup);
-    let mut per_step: Vec<f64> = (0..w.repeats)
+    let per_step: Vec<f64> = (0..w.repeats)
         .map(|_| {
             let (t, c) = (Instant::now(), cpu_seconds());
             (w.run)(w.steps);
@@ -199,8 +201,12 @@ fn library(name: &str, cpu: bool) -> f64 {
             spent / w.steps as f64
         })
         .collect();
-    per_step.sort_by(f64::total_cmp);
-    per_step[per_step.len() / 2]
+    median(per_step)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn fmt_time(s: f64) -> String {
@@ -233,7 +239,7 @@ fn main() {
         let w = workload(name);
         std::fs::create_dir_all(&dir).unwrap();
         write_data(name, &dir);
-        let (mut lib_best, mut cli_best) = (f64::MAX, f64::MAX);
+        let (mut libs, mut clis) = (Vec::new(), Vec::new());
         for round in 1..=rounds {
             let l = library(name, cpu);
             let c = cli(&bin, &dir, &w, cpu);
@@ -243,11 +249,11 @@ fn main() {
                 fmt_time(c),
                 100.0 * (c / l - 1.0)
             );
-            lib_best = lib_best.min(l);
-            cli_best = cli_best.min(c);
+            libs.push(l);
+            clis.push(c);
         }
         let _ = std::fs::remove_dir_all(&dir);
-        summary.push((name.to_string(), lib_best, cli_best));
+        summary.push((name.to_string(), median(libs), median(clis)));
     }
     println!("\n| workload | library loop | `backprop train` | CLI overhead |\n|---|---|---|---|");
     for (name, l, c) in summary {
