@@ -44,6 +44,7 @@ mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+#[cfg(feature = "viz")]
 pub(crate) use clip::sum_of_squares;
 pub use clip::{clip_grad_norm, clip_grad_value, l1_penalty};
 pub use lr_scheduler::{
