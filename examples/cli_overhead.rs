@@ -188,17 +188,26 @@ fn cli(bin: &Path, dir: &Path, w: &CliWorkload, cpu: bool) -> f64 {
 /// Seconds per step of the harness's library loop (median of its blocks).
 fn library(name: &str, cpu: bool) -> f64 {
     let mut w = workloads::build(name, false);
+    let t = Instant::now();
     (w.run)(w.warmup);
+    // A thread's CPU time advances in scheduler ticks (4 ms here): blocks of CPU time last at
+    // least a quarter of a second, so a tick is under 2% of one.
+    let warm = t.elapsed().as_secs_f64() / w.warmup.max(1) as f64;
+    let steps = if cpu {
+        w.steps.max((0.25 / warm.max(1e-9)) as usize)
+    } else {
+        w.steps
+    };
     let per_step: Vec<f64> = (0..w.repeats)
         .map(|_| {
             let (t, c) = (Instant::now(), cpu_seconds());
-            (w.run)(w.steps);
+            (w.run)(steps);
             let spent = if cpu {
                 cpu_seconds() - c
             } else {
                 t.elapsed().as_secs_f64()
             };
-            spent / w.steps as f64
+            spent / steps as f64
         })
         .collect();
     median(per_step)
