@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 Examples:
   backprop                                   train the default digits classifier (same as `backprop train`)
   backprop train --config mlp.toml --out runs/mine --metrics metrics.jsonl
@@ -21,17 +21,19 @@ A config (TOML):
   init = \"default\"             # default xavier_uniform xavier_normal kaiming_uniform kaiming_normal
   [data]
   train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
-  test = 0.2                   # a fraction of train (stratified for classifiers), or a file
+  test = 0.2                   # a fraction of train (stratified for classifiers), or a file (or test_x/test_y)
+  validation = 0.1             # the same, for early_stopping (optional; or validation_x/validation_y)
   target = \"label\"             # CSV target column (default: the last)
-  standardize = true
+  standardize = true           # default; features scaled by the training set's mean and std
   [train]
   loss = \"cross_entropy\"       # mse cross_entropy bce_with_logits l1 smooth_l1
   optimizer = \"adam\"           # sgd adam adamw rmsprop (lr momentum nesterov dampening weight_decay betas eps alpha amsgrad centered)
-  lr = 0.01
+  lr = 0.01                    # default 0.01 (sgd: 0.1); the rest default to PyTorch's
   scheduler = \"none\"           # none step multistep exponential cosine (step_size milestones gamma t_max eta_min)
-  epochs = 100
-  batch_size = 16              # 0 = full batch
+  epochs = 100                 # default 100
+  batch_size = 16              # default 32; 0 = full batch
   shuffle = true
+  drop_last = false            # true: skip each epoch's last batch when it is smaller (PyTorch's DataLoader)
   clip_grad_norm = 1.0         # optional
   l1 = 0.0                     # adds l1 * sum(abs(w)) over all parameters to each step's loss (and to the reported loss)
   early_stopping = 10          # optional: patience in epochs on the validation loss (needs validation); true = 10

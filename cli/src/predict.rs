@@ -6,7 +6,7 @@ use crate::cli::{EvalArgs, PredictArgs};
 use crate::config::{Config, Source};
 use crate::output::{check_parent, create_parent, Created};
 use crate::prepare::{check, load_source, standardize, standardizer_from};
-use crate::train::{build_model, loss_fn};
+use crate::train::{build_model, loss_fn, metrics_summary};
 use anyhow::{bail, Context, Result};
 use backprop::data;
 use backprop::io::safetensors;
@@ -124,24 +124,18 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
     let loss = loss_fn(config.train.loss);
     let e = evaluate(&mut model, &loss, &x, &ds.y, n_classes);
-    println!("rows: {}", ds.len());
-    println!("loss: {:.6}", e.loss);
+    println!("{}", metrics_summary(&args.data, &e, ds.len()));
     if let Some(cm) = &e.confusion {
-        println!("accuracy: {:.4}", cm.accuracy());
-        println!("class  precision  recall  support");
+        println!("class  precision   recall  support");
         for c in 0..cm.n_classes() {
             let support: usize = cm.counts[c].iter().sum();
             println!(
-                "{c:>5}  {:>9.4}  {:>6.4}  {support:>7}",
-                cm.precision(c),
-                cm.recall(c)
+                "{c:>5}  {:>8.2}%  {:>6.2}%  {support:>7}",
+                100.0 * cm.precision(c),
+                100.0 * cm.recall(c)
             );
         }
         println!("confusion matrix:\n{cm}");
-    } else {
-        println!("mse: {:.6}", e.mse.unwrap_or(f64::NAN));
-        println!("mae: {:.6}", e.mae.unwrap_or(f64::NAN));
-        println!("r2: {:.6}", e.r2.unwrap_or(f64::NAN));
     }
     Ok(())
 }

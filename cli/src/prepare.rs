@@ -1,7 +1,7 @@
 //! Data for a run: load the configured sources, split off test/validation sets, check the data
 //! against the model and the loss, and standardise with the training split's statistics.
 
-use crate::config::{Config, Holdout, Loss, Source};
+use crate::config::{suggestion, Config, Holdout, Loss, Source};
 use anyhow::{bail, Context, Result};
 use backprop::data::{self, Dataset, Standardizer};
 use backprop::rng::Generator;
@@ -39,7 +39,12 @@ pub fn load_source(src: &Source, target: Option<&str>) -> Result<Dataset> {
         }
         Source::Csv(path) => {
             if !path.exists() {
-                bail!("{}: data file not found", path.display());
+                // "irs" is more likely a misspelt built-in than a file without an extension.
+                let builtin = match path.file_name().and_then(|n| n.to_str()) {
+                    Some(name) if !name.contains('.') => suggestion(name, &data::BUILTIN_NAMES),
+                    _ => String::new(),
+                };
+                bail!("{}: data file not found{builtin}", path.display());
             }
             data::read_csv(path, target)?
         }

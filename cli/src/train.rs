@@ -166,6 +166,11 @@ fn json_num(v: f64) -> String {
 
 pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let resume = args.resume.as_deref();
+    if let Some(dir) = resume {
+        if !dir.is_dir() {
+            bail!("--resume {}: no such run folder", dir.display());
+        }
+    }
     let config = match (&args.config, resume) {
         (Some(path), _) => Config::from_file(path)?,
         (None, Some(dir)) => Config::from_file(&dir.join("config.toml"))
@@ -201,6 +206,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
 
     // Everything is read and checked before the first file is written.
     let data = prepare(&config)?;
+    let loader = DataLoader::new(&data.train, config.train.batch_size, config.train.shuffle)
+        .drop_last(config.train.drop_last);
+    check_batches(&loader, &config)?;
     backprop::manual_seed(config.seed);
     let mut model = build_model(&config);
     if let Some(path) = &args.init {
@@ -245,7 +253,6 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
 
     let loss = loss_fn(config.train.loss);
-    let loader = DataLoader::new(&data.train, config.train.batch_size, config.train.shuffle);
     let options = StepOptions {
         clip_grad_norm: config.train.clip_grad_norm,
         l1: config.train.l1,
@@ -380,6 +387,46 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     Ok(Outcome::Finished)
 }
 
+/// Refuses batching that cannot train: no batch at all, or (with BatchNorm1d, which needs more
+/// than one row per batch in training) a batch of one row.
+fn check_batches(loader: &DataLoader, config: &Config) -> Result<()> {
+    let (n, size, batches) = (loader.n_rows(), loader.batch_size(), loader.len());
+    let t = &config.train;
+    if batches == 0 {
+        bail!(
+            "[train] drop_last: {n} training {} in batches of {} leave no full batch; \
+             set drop_last = false or a smaller batch_size",
+            plural_rows(n),
+            t.batch_size
+        );
+    }
+    let last = if t.drop_last {
+        size
+    } else {
+        n - (batches - 1) * size
+    };
+    if config.model.batch_norm && last == 1 {
+        if batches == 1 {
+            bail!("[model] batch_norm: the training set has one row, and BatchNorm1d needs at least two per batch");
+        }
+        bail!(
+            "[train] batch_size: the last batch of {n} training rows in batches of {size} holds \
+             one row, and batch_norm needs at least two per batch; set drop_last = true or \
+             another batch_size"
+        );
+    }
+    Ok(())
+}
+
+/// "row" or "rows".
+fn plural_rows(n: usize) -> &'static str {
+    if n == 1 {
+        "row"
+    } else {
+        "rows"
+    }
+}
+
 /// Evaluations after an epoch: validation and test when present, else the training set.
 fn evaluate_sets(
     model: &mut Mlp,
@@ -422,28 +469,32 @@ fn summary(
         (None, None) => ("train", &data.train),
     };
     let e = evaluate(model, loss, &ds.x, &ds.y, data.n_classes);
+    println!("{}", metrics_summary(name, &e, ds.len()));
+    if let (Some(cm), false) = (&e.confusion, quiet) {
+        println!("confusion matrix ({name}):\n{cm}");
+    }
+    println!("run folder: {}", dir.display());
+}
+
+/// One line of metrics, the same for `train` and `eval`: accuracy in percent for a classifier,
+/// MSE, MAE and R² for a regressor.
+pub fn metrics_summary(name: &str, e: &Evaluation, rows: usize) -> String {
     match &e.confusion {
-        Some(cm) => {
-            println!(
-                "{name} accuracy: {:.2}% ({} rows), loss {:.4}",
-                100.0 * cm.accuracy(),
-                ds.len(),
-                e.loss
-            );
-            if !quiet {
-                println!("confusion matrix ({name}):\n{cm}");
-            }
-        }
-        None => println!(
-            "{name} loss {:.6}, MSE {:.6}, MAE {:.6}, R² {:.4} ({} rows)",
+        Some(cm) => format!(
+            "{name} accuracy: {:.2}% ({rows} {}), loss {:.4}",
+            100.0 * cm.accuracy(),
+            plural_rows(rows),
+            e.loss
+        ),
+        None => format!(
+            "{name} loss {:.6}, MSE {:.6}, MAE {:.6}, R² {:.4} ({rows} {})",
             e.loss,
             e.mse.unwrap_or(f64::NAN),
             e.mae.unwrap_or(f64::NAN),
             e.r2.unwrap_or(f64::NAN),
-            ds.len()
+            plural_rows(rows)
         ),
     }
-    println!("run folder: {}", dir.display());
 }
 
 /// What a checkpoint restores besides the model, optimizer and scheduler.

@@ -331,6 +331,24 @@ fn parse_cell(cell: &str) -> std::result::Result<f32, String> {
 }
 
 /// How a column is named in an error location: its header name, or `#N` when that is empty.
+/// The 1-based character column where cell `i` of `line` starts (commas inside quotes do not
+/// separate cells).
+fn char_column(line: &str, i: usize) -> usize {
+    let mut cell = 0;
+    let mut quoted = false;
+    for (col, c) in line.chars().enumerate() {
+        if cell == i {
+            return col + 1;
+        }
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => cell += 1,
+            _ => {}
+        }
+    }
+    line.chars().count() + 1
+}
+
 fn column_label(names: &[String], i: usize) -> String {
     if names[i].is_empty() {
         format!("#{}", i + 1)
@@ -427,16 +445,17 @@ fn parse(reader: impl BufRead, source: &str, target: Target<'_>, cap: usize) -> 
             return Err(Error::parse(
                 loc(),
                 format!(
-                    "row has {} cells, the header has {cols} columns",
-                    cells.len()
+                    "row has {} cell{}, the header has {cols} columns",
+                    cells.len(),
+                    if cells.len() == 1 { "" } else { "s" }
                 ),
             ));
         }
         for (i, cell) in cells.iter().enumerate() {
             let v = parse_cell(cell).map_err(|msg| {
                 Error::parse(
-                    format!("{source}:{line_no}:{}", column_label(&names, i)),
-                    msg,
+                    format!("{source}:{line_no}:{}", char_column(line, i)),
+                    format!("column {}: {msg}", column_label(&names, i)),
                 )
             })?;
             if Some(i) == target_col {
@@ -521,7 +540,7 @@ mod tests {
     fn error_messages_name_file_line_and_column() {
         assert_eq!(
             err("a,b,label\n1,2,0\n3,x4,1\n", None),
-            "t.csv:3:b: \"x4\" is not a number"
+            "t.csv:3:3: column b: \"x4\" is not a number"
         );
         assert_eq!(
             err("a,b\n1,2\n3,4,5\n", None),
@@ -529,7 +548,7 @@ mod tests {
         );
         assert_eq!(
             err("a,b\n1\n", None),
-            "t.csv:2: row has 1 cells, the header has 2 columns"
+            "t.csv:2: row has 1 cell, the header has 2 columns"
         );
         assert_eq!(
             err("", None),
@@ -558,21 +577,24 @@ mod tests {
         );
         assert_eq!(
             err("a,b\n1,nan\n", None),
-            "t.csv:2:b: \"nan\" is not a finite number"
+            "t.csv:2:3: column b: \"nan\" is not a finite number"
         );
         assert_eq!(
             err("a,b\n1,-inf\n", None),
-            "t.csv:2:b: \"-inf\" is not a finite number"
+            "t.csv:2:3: column b: \"-inf\" is not a finite number"
         );
         assert_eq!(
             err("a,b\n1e39,0\n", None),
-            "t.csv:2:a: \"1e39\" is outside the float32 range"
+            "t.csv:2:1: column a: \"1e39\" is outside the float32 range"
         );
         assert_eq!(
             err("a,b\n1,\n", None),
-            "t.csv:2:b: empty cell (missing values are not supported)"
+            "t.csv:2:3: column b: empty cell (missing values are not supported)"
         );
-        assert_eq!(err(",b\n?,1\n", None), "t.csv:2:#1: \"?\" is not a number");
+        assert_eq!(
+            err(",b\n?,1\n", None),
+            "t.csv:2:1: column #1: \"?\" is not a number"
+        );
         assert_eq!(
             err("a,b\n\"1,2\n", None),
             "t.csv:2: cell 1 has no closing quote (quoted cells cannot span lines)"
@@ -591,7 +613,7 @@ mod tests {
     fn garbage_cell_is_escaped_and_shortened() {
         let cell = format!("\t{}\u{7}", "z".repeat(100));
         let e = err(&format!("a,b\n1,{cell}\n"), None);
-        assert!(e.starts_with("t.csv:2:b: \"zzzz"), "{e}");
+        assert!(e.starts_with("t.csv:2:3: column b: \"zzzz"), "{e}");
         assert!(e.len() < 120, "{e}");
         assert!(!e.contains('\u{7}'));
     }
@@ -655,7 +677,7 @@ mod tests {
         assert_eq!(
             read_csv(&path, None).unwrap_err().to_string(),
             format!(
-                "{}:3: row has 1 cells, the header has 2 columns",
+                "{}:3: row has 1 cell, the header has 2 columns",
                 path.display()
             )
         );
