@@ -6,7 +6,7 @@ use super::canvas::fmt_num;
 use super::monitor::GradientMonitor;
 use crate::nn::{Mlp, Module, ModuleList, ReLU, Sequential};
 use crate::tensor::{Array, Tensor};
-use crate::train::Evaluation;
+use crate::train::{Evaluation, PREDICT_CHUNK};
 
 // The thresholds of the checks: rules of thumb, each stated in the message that uses it.
 
@@ -132,8 +132,8 @@ pub fn dead_relu_units(model: &mut dyn Module, x: &Array) -> Vec<DeadUnits> {
     let f = x.shape().get(1).copied().unwrap_or(1);
     let mut alive: Vec<Option<Vec<bool>>> = vec![None; leaves.len()];
     crate::no_grad(|| {
-        for start in (0..n).step_by(4096) {
-            let end = (start + 4096).min(n);
+        for start in (0..n).step_by(PREDICT_CHUNK) {
+            let end = (start + PREDICT_CHUNK).min(n);
             let mut h = Tensor::from_slice(&x.data()[start * f..end * f], &[end - start, f]);
             for (k, (_, layer)) in leaves.iter().enumerate() {
                 h = layer.forward(&h);
