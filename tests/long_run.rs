@@ -13,41 +13,54 @@ use backprop::rng::Generator;
 use backprop::train::{train_epoch, StepOptions};
 use backprop::{manual_seed, no_grad};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::cell::Cell;
 use std::sync::Mutex;
 
-/// Counts the process's live heap bytes.
+/// Counts the live heap bytes of each thread. The training runs on the test's thread (the XOR
+/// network is far too small to reach the worker pool), so that thread's count is the one to
+/// watch; a process-wide count also saw the test harness's own threads allocating at times of
+/// their choosing, and failed now and then on a loaded machine.
 struct Counting;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
 
-// SAFETY: every call is forwarded to `System` unchanged; the bookkeeping is one atomic add.
+fn count(bytes: isize) {
+    // `try_with`: an allocation while a thread's locals are being torn down is not counted.
+    let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
+}
+
+/// This thread's live heap bytes.
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the bookkeeping touches a
+// thread-local counter only.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            count(layout.size() as isize);
         }
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            count(layout.size() as isize);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count(-(layout.size() as isize));
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            count(new_size as isize - layout.size() as isize);
         }
         p
     }
@@ -108,12 +121,12 @@ fn train_xor(warmup: usize, steps: usize) -> Run {
     for _ in 0..warmup / 2 {
         epoch(&mut opt, &mut generator);
     }
-    let live_after_warmup = LIVE.load(Ordering::Relaxed);
+    let live_after_warmup = live();
     let rss_after_warmup = resident_bytes();
     for _ in warmup / 2..steps / 2 {
         epoch(&mut opt, &mut generator);
     }
-    let live_at_end = LIVE.load(Ordering::Relaxed);
+    let live_at_end = live();
     let rss_at_end = resident_bytes();
     let loss = no_grad(|| {
         criterion

@@ -341,9 +341,10 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             return Ok(Outcome::Interrupted(dir));
         }
         if stop_early {
+            let patience = config.train.early_stopping.unwrap_or(0);
+            let epochs = if patience == 1 { "epoch" } else { "epochs" };
             progress.note(&format!(
-                "early stopping at epoch {epoch}: no validation improvement in {} epochs",
-                config.train.early_stopping.unwrap_or(0)
+                "early stopping at epoch {epoch}: no validation improvement in {patience} {epochs}"
             ));
             break;
         }
