@@ -1,141 +1,240 @@
-//! How much `backprop train` adds per training step over the plain library loop.
+//! What `backprop train` costs per training step, against the library loop of the benchmark
+//! harness, on the benchmark workloads.
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example cli_overhead -- [--rows 20000] [--epochs 6] [--threads N]
+//! cargo build --release && cargo run --release --example cli_overhead -- \
+//!     [--threads N] [--rounds 3] [--workloads xor,advanced,mnist,wide] [--cpu]
 //! ```
 //!
-//! Writes an MNIST-shaped dataset (random `[rows, 784]` inputs, 10 classes) as `.npy` files into a
-//! temporary folder, then times the same training two ways, alternating them `--rounds` times
-//! (default 3) so that both see the same machine:
+//! - **library**: the harness's loop (`benches/common/workloads.rs`, as in
+//!   `examples/bench_side_by_side.rs`): `zero_grad`, forward, loss, `backward`, [clip], `step`,
+//!   [scheduler step], on data in memory; seconds per step over timed blocks after a warm-up.
+//! - **cli**: `target/release/backprop train` on a config with the same model, loss, optimizer,
+//!   hyperparameters, batch size and data size, run twice, for `e1` and `e2` epochs; the cost
+//!   of a step is the difference of the two wall-clock times over the difference of their step
+//!   counts. Everything that grows with the epochs counts (per-epoch metrics, the gradient
+//!   monitor, the report's curves); loading the data and writing the model do not.
 //!
-//! - **library**: the loop a library user writes (`zero_grad`, forward, cross-entropy,
-//!   `backward`, Adam `step`) over the batches of a shuffled [`DataLoader`];
-//! - **cli**: `target/release/backprop train` on a config with the same model, optimizer, batch
-//!   size and epochs (progress output on, as in a terminal session redirected to a file;
-//!   per-epoch metrics; the gradient monitor of `report.html`), timed by the `time_s` of its
-//!   metrics lines (the epochs themselves: no data loading, no files written at the end).
+//! The two alternate `--rounds` times (so both see the same machine); the summary keeps the
+//! median round of each (a CLI figure is the difference of two whole runs, so one disturbed run
+//! moves it either way, and the best round would pick such a low outlier).
+//! Prints one line per workload and round, then a summary table.
 //!
-//! Both leave out the first epoch (warm-up: worker threads starting, buffers first allocated).
-//!
-//! Prints seconds per step for both (best round) and the CLI's overhead in percent.
+//! `--cpu` times CPU seconds (user + system, all threads) instead of wall-clock seconds: the
+//! CLI's through `/usr/bin/time`, the harness's from `/proc/self/task/*/schedstat`. On a machine
+//! that other processes share this is far steadier; use it with `--threads 1` (idle pool workers
+//! poll for a millisecond before they sleep, which counts as CPU time).
 
-use backprop::data::{write_npy, DataLoader, Dataset};
-use backprop::nn::{CrossEntropyLoss, Linear, Module, ReLU, Sequential};
-use backprop::optim::{Adam, AdamConfig, Optimizer};
+#[path = "../benches/common/workloads.rs"]
+mod workloads;
+
+use backprop::data::write_npy;
 use backprop::rng::Generator;
-use backprop::{manual_seed, Array};
+use backprop::Array;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-const LAYERS: [usize; 4] = [784, 256, 128, 10];
-const BATCH: usize = 128;
-
-fn arg(name: &str, default: usize) -> usize {
+fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{name} needs a number"))
-        })
-        .unwrap_or(default)
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
 }
 
-/// Seconds per step of the plain library loop over `epochs` epochs (`helper`: through
-/// `backprop::train::train_epoch_with_hook`, with the CLI's gradient-monitor hook).
-fn library(data: &Dataset, epochs: usize, helper: bool) -> f64 {
-    manual_seed(0);
-    let mut model = Sequential::new();
-    for (i, w) in LAYERS.windows(2).enumerate() {
-        model.push(Linear::new(w[0], w[1]));
-        if i + 2 < LAYERS.len() {
-            model.push(ReLU);
-        }
+/// A workload as `backprop train` runs it: the config's `[model]`/`[train]` lines, how to write
+/// its data, and two epoch counts.
+struct CliWorkload {
+    name: &'static str,
+    config: &'static str,
+    /// Rows and steps per epoch.
+    steps_per_epoch: usize,
+    epochs: (usize, usize),
+}
+
+const XOR_DATA: &str = "[data]\ntrain = \"xor\"\n";
+const NPY_DATA: &str = "[data]\ntrain_x = \"x.npy\"\ntrain_y = \"y.npy\"\nstandardize = false\n";
+
+fn workload(name: &str) -> CliWorkload {
+    match name {
+        "xor" => CliWorkload {
+            name: "xor",
+            config: "[model]\nlayers = [2, 4, 4, 1]\n[train]\nloss = \"mse\"\noptimizer = \"adam\"\nlr = 0.01\nbatch_size = 0\nshuffle = false\n",
+            steps_per_epoch: 1,
+            epochs: (5_000, 205_000),
+        },
+        "advanced" => CliWorkload {
+            name: "advanced",
+            config: "[model]\nlayers = [2, 32, 16, 1]\nbatch_norm = true\ndropout = 0.5\n[train]\nloss = \"mse\"\noptimizer = \"adam\"\nlr = 0.01\nweight_decay = 1e-5\nscheduler = \"step\"\nstep_size = 500\ngamma = 0.1\nclip_grad_norm = 1.0\nbatch_size = 0\nshuffle = false\n",
+            steps_per_epoch: 1,
+            epochs: (2_000, 62_000),
+        },
+        "mnist" => CliWorkload {
+            name: "mnist",
+            config: "[model]\nlayers = [784, 256, 128, 10]\n[train]\nloss = \"cross_entropy\"\noptimizer = \"adam\"\nlr = 0.001\nbatch_size = 128\nshuffle = false\n",
+            steps_per_epoch: 469,
+            epochs: (1, 4),
+        },
+        "wide" => CliWorkload {
+            name: "wide",
+            config: "[model]\nlayers = [1024, 4096, 4096, 1024]\n[train]\nloss = \"mse\"\noptimizer = \"sgd\"\nlr = 0.01\nmomentum = 0.9\nbatch_size = 512\nshuffle = false\n",
+            steps_per_epoch: 1,
+            epochs: (2, 10),
+        },
+        other => panic!("unknown workload {other} (xor, advanced, mnist, wide)"),
     }
-    let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
-    let loss_fn = CrossEntropyLoss::new();
-    let loader = DataLoader::new(data, BATCH, true);
-    let mut g = Generator::new(0);
-    let mut steps = 0;
-    let mut t = Instant::now();
-    if helper {
-        let mut monitor = backprop::viz::GradientMonitor::new();
-        let every = (loader.len() / 5).max(1);
-        let loss = |out: &backprop::Tensor, y: &backprop::Tensor| loss_fn.forward(out, y);
-        for epoch in 0..epochs {
-            if epoch == 1 {
-                t = Instant::now();
-            }
-            backprop::train::train_epoch_with_hook(
-                &model,
-                &loss,
-                &mut opt,
-                &loader,
-                &mut g,
-                &Default::default(),
-                &mut |_, _| {},
-                &mut |i, m| {
-                    if i % every == 0 {
-                        monitor.record(epoch + 1, m)
-                    }
-                },
+}
+
+/// Writes `x.npy`/`y.npy` in `dir` for the workloads that read files (random, fixed seed, the
+/// harness's sizes).
+fn write_data(name: &str, dir: &Path) {
+    let mut g = Generator::new(1234);
+    let (x, y) = match name {
+        "mnist" => {
+            let n = 60_000;
+            let x = Array::new(
+                &[n, 784],
+                (0..n * 784).map(|_| g.normal(0.0, 1.0)).collect(),
             );
+            let y = Array::new(&[n], (0..n).map(|_| g.below(10) as f32).collect());
+            (x, y)
         }
-        return t.elapsed().as_secs_f64() / ((epochs - 1) * loader.len()) as f64;
-    }
-    for epoch in 0..epochs {
-        if epoch == 1 {
-            (t, steps) = (Instant::now(), 0);
+        "wide" => {
+            let x = Array::new(
+                &[512, 1024],
+                (0..512 * 1024).map(|_| g.normal(0.0, 1.0)).collect(),
+            );
+            let y = Array::new(
+                &[512, 1024],
+                (0..512 * 1024).map(|_| g.normal(0.0, 1.0)).collect(),
+            );
+            (x, y)
         }
-        for (x, y) in loader.iter(&mut g) {
-            opt.zero_grad();
-            let loss = loss_fn.forward(&model.forward(&x), &y);
-            loss.backward();
-            opt.step();
-            steps += 1;
-        }
-    }
-    t.elapsed().as_secs_f64() / steps as f64
+        _ => return,
+    };
+    write_npy(dir.join("x.npy"), &x).unwrap();
+    write_npy(dir.join("y.npy"), &y).unwrap();
 }
 
-/// Seconds per step of `backprop train`, from its metrics' `time_s`.
-fn cli(bin: &Path, dir: &Path, epochs: usize, steps_per_epoch: usize) -> f64 {
+/// CPU seconds of this process so far, all threads (from `/proc/self/task/*/schedstat`).
+fn cpu_seconds() -> f64 {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let stat =
+            std::fs::read_to_string(task.unwrap().path().join("schedstat")).unwrap_or_default();
+        ns += stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+    }
+    ns as f64 * 1e-9
+}
+
+/// Seconds (wall-clock, or CPU with `cpu`) of one `backprop train` run of `epochs` epochs.
+fn cli_run(bin: &Path, dir: &Path, w: &CliWorkload, epochs: usize, cpu: bool) -> f64 {
+    let data = if w.name == "xor" || w.name == "advanced" {
+        XOR_DATA
+    } else {
+        NPY_DATA
+    };
+    let config = format!("seed = 0\n{data}{}epochs = {epochs}\n", w.config);
+    std::fs::write(dir.join("config.toml"), config).unwrap();
     let run = dir.join("run");
     let _ = std::fs::remove_dir_all(&run);
     std::fs::create_dir(&run).unwrap();
-    let out = Command::new(bin)
-        .args(["train", "--config"])
+    let t = Instant::now();
+    let mut cmd = if cpu {
+        let mut c = Command::new("/usr/bin/time");
+        c.args(["-f", "cpu %U %S"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let out = cmd
+        .args(["train", "--quiet", "--config"])
         .arg(dir.join("config.toml"))
         .arg("--out")
         .arg(&run)
         .output()
         .expect("run backprop train");
+    let seconds = t.elapsed().as_secs_f64();
     assert!(
         out.status.success(),
         "backprop train failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let seconds: f64 = metrics
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["time_s"].as_f64().unwrap()
+    if cpu {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = stderr
+            .lines()
+            .rfind(|l| l.starts_with("cpu "))
+            .expect("/usr/bin/time output");
+        return line[4..]
+            .split(' ')
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+    }
+    seconds
+}
+
+/// Seconds per step through the CLI: the difference of two runs over their extra steps.
+fn cli(bin: &Path, dir: &Path, w: &CliWorkload, cpu: bool) -> f64 {
+    let (e1, e2) = w.epochs;
+    let t1 = cli_run(bin, dir, w, e1, cpu);
+    let t2 = cli_run(bin, dir, w, e2, cpu);
+    (t2 - t1) / ((e2 - e1) * w.steps_per_epoch) as f64
+}
+
+/// Seconds per step of the harness's library loop (median of its blocks).
+fn library(name: &str, cpu: bool) -> f64 {
+    let mut w = workloads::build(name, false);
+    let t = Instant::now();
+    (w.run)(w.warmup);
+    // A thread's CPU time advances in scheduler ticks (4 ms here): blocks of CPU time last at
+    // least a quarter of a second, so a tick is under 2% of one.
+    let warm = t.elapsed().as_secs_f64() / w.warmup.max(1) as f64;
+    let steps = if cpu {
+        w.steps.max((0.25 / warm.max(1e-9)) as usize)
+    } else {
+        w.steps
+    };
+    let per_step: Vec<f64> = (0..w.repeats)
+        .map(|_| {
+            let (t, c) = (Instant::now(), cpu_seconds());
+            (w.run)(steps);
+            let spent = if cpu {
+                cpu_seconds() - c
+            } else {
+                t.elapsed().as_secs_f64()
+            };
+            spent / steps as f64
         })
-        .sum();
-    seconds / ((epochs - 1) * steps_per_epoch) as f64
+        .collect();
+    median(per_step)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn fmt_time(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
 }
 
 fn main() {
-    let rows = arg("--rows", 20000);
-    let epochs = arg("--epochs", 6).max(2);
-    let rounds = arg("--rounds", 3);
-    let threads = arg("--threads", 0);
-    if threads > 0 {
-        backprop::set_num_threads(threads);
+    let rounds: usize = arg("--rounds").map_or(3, |v| v.parse().expect("--rounds N"));
+    let cpu = std::env::args().any(|a| a == "--cpu");
+    let names = arg("--workloads").unwrap_or_else(|| "xor,advanced,mnist,wide".into());
+    if let Some(t) = arg("--threads") {
+        let n: usize = t.parse().expect("--threads N");
+        backprop::set_num_threads(n);
+        // The child processes read it too.
+        std::env::set_var("BACKPROP_NUM_THREADS", n.to_string());
     }
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/backprop");
     assert!(
@@ -143,53 +242,35 @@ fn main() {
         "{} not found: run `cargo build --release` first",
         bin.display()
     );
-
     let dir = std::env::temp_dir().join(format!("backprop-cli-overhead-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut g = Generator::new(1234);
-    let x = Array::new(
-        &[rows, LAYERS[0]],
-        (0..rows * LAYERS[0]).map(|_| g.normal(0.0, 1.0)).collect(),
-    );
-    let y = Array::new(&[rows], (0..rows).map(|_| g.below(10) as f32).collect());
-    write_npy(dir.join("x.npy"), &x).unwrap();
-    write_npy(dir.join("y.npy"), &y).unwrap();
-    let config = format!(
-        "seed = 0\n[model]\nlayers = {LAYERS:?}\nactivation = \"relu\"\n\
-         [data]\ntrain_x = \"x.npy\"\ntrain_y = \"y.npy\"\nstandardize = false\n\
-         [train]\nloss = \"cross_entropy\"\noptimizer = \"adam\"\nlr = 0.001\n\
-         epochs = {epochs}\nbatch_size = {BATCH}\nshuffle = true\n"
-    );
-    std::fs::write(dir.join("config.toml"), config).unwrap();
-    let data = Dataset::from_arrays(x, y).unwrap();
-    let steps_per_epoch = rows.div_ceil(BATCH);
-
-    let (mut lib_best, mut cli_best) = (f64::MAX, f64::MAX);
-    for round in 1..=rounds {
-        let l = library(&data, epochs, false);
-        let h = library(&data, epochs, true);
-        let mut cmd_threads = std::env::var("BACKPROP_NUM_THREADS").ok();
-        if threads > 0 {
-            cmd_threads = Some(threads.to_string());
+    let mut summary = Vec::new();
+    for name in names.split(',') {
+        let w = workload(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        write_data(name, &dir);
+        let (mut libs, mut clis) = (Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let l = library(name, cpu);
+            let c = cli(&bin, &dir, &w, cpu);
+            println!(
+                "{name} round {round}: library {}/step, cli {}/step ({:+.1}%)",
+                fmt_time(l),
+                fmt_time(c),
+                100.0 * (c / l - 1.0)
+            );
+            libs.push(l);
+            clis.push(c);
         }
-        if let Some(t) = cmd_threads {
-            std::env::set_var("BACKPROP_NUM_THREADS", t);
-        }
-        let c = cli(&bin, &dir, epochs, steps_per_epoch);
-        println!(
-            "round {round}: library {:.1} µs/step, train_epoch + monitor {:.1} µs/step, cli {:.1} µs/step",
-            l * 1e6,
-            h * 1e6,
-            c * 1e6
-        );
-        lib_best = lib_best.min(l);
-        cli_best = cli_best.min(c);
+        let _ = std::fs::remove_dir_all(&dir);
+        summary.push((name.to_string(), median(libs), median(clis)));
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    println!(
-        "best: library {:.1} µs/step, cli {:.1} µs/step, cli overhead {:+.1}%",
-        lib_best * 1e6,
-        cli_best * 1e6,
-        100.0 * (cli_best / lib_best - 1.0)
-    );
+    println!("\n| workload | library loop | `backprop train` | CLI overhead |\n|---|---|---|---|");
+    for (name, l, c) in summary {
+        println!(
+            "| {name} | {}/step | {}/step | {:+.1}% |",
+            fmt_time(l),
+            fmt_time(c),
+            100.0 * (c / l - 1.0)
+        );
+    }
 }

@@ -37,7 +37,7 @@ A config (TOML):
   drop_last = false            # true: skip each epoch's last batch when it is smaller (PyTorch's DataLoader)
   clip_grad_norm = 1.0         # optional
   l1 = 0.0                     # adds l1 * sum(abs(w)) over all parameters to each step's loss (and to the reported loss)
-  early_stopping = 10          # optional: patience in epochs on the validation loss (needs validation)
+  early_stopping = 10          # optional: patience in epochs on the validation loss (needs validation); true = 10
 
 Relative paths in a config resolve against the config file's folder.";
 

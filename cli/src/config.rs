@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::Value;
 
+/// The patience of `early_stopping = true`: epochs without a better validation loss before
+/// training stops (`early_stopping = N` sets another).
+pub const DEFAULT_PATIENCE: usize = 10;
+
 pub use backprop::nn::{Activation, InitScheme as Init};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -614,7 +618,7 @@ impl TrainConfig {
         t.drop_last = field!(raw, "train", drop_last).bool()?.unwrap_or(false);
         t.early_stopping = match raw.early_stopping {
             None | Some(Value::Boolean(false)) => None,
-            Some(Value::Boolean(true)) => Some(10),
+            Some(Value::Boolean(true)) => Some(DEFAULT_PATIENCE),
             Some(Value::Integer(n)) if n > 0 => Some(n as usize),
             Some(v) => bail!("[train] early_stopping: expected a patience in epochs (e.g. 10) or a bool, got {v}"),
         };
@@ -1025,6 +1029,19 @@ mod tests {
     }
 
     const MINIMAL: &str = "[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n";
+
+    #[test]
+    fn early_stopping_true_means_the_default_patience() {
+        let patience = |v: &str| {
+            parse(&format!("{MINIMAL}[train]\nearly_stopping = {v}\n"))
+                .unwrap()
+                .train
+                .early_stopping
+        };
+        assert_eq!(patience("true"), Some(DEFAULT_PATIENCE));
+        assert_eq!(patience("false"), None);
+        assert_eq!(patience("3"), Some(3));
+    }
 
     #[test]
     fn minimal_config_takes_pytorch_defaults_but_lr_and_epochs() {

@@ -244,6 +244,10 @@ impl Module for BatchNorm1d {
         }
     }
 
+    fn parameters(&self) -> Vec<Tensor> {
+        self.weight.iter().chain(&self.bias).cloned().collect()
+    }
+
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

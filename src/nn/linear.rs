@@ -156,6 +156,12 @@ impl Module for Linear {
         out.reshape(&out_shape)
     }
 
+    fn parameters(&self) -> Vec<Tensor> {
+        std::iter::once(self.weight.clone())
+            .chain(self.bias.clone())
+            .collect()
+    }
+
     fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, Entry<'a>)) {
         f(&format!("{prefix}weight"), Entry::Param(&self.weight));
         if let Some(b) = &self.bias {

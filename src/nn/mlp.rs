@@ -214,6 +214,12 @@ impl Module for Mlp {
     fn children(&self) -> Vec<(String, &dyn Module)> {
         vec![("layers".into(), &self.layers)]
     }
+    fn parameters(&self) -> Vec<Tensor> {
+        self.layers.parameters()
+    }
+    fn set_training(&mut self, training: bool) {
+        self.layers.set_training(training);
+    }
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
         vec![("layers".into(), &mut self.layers)]
     }

@@ -325,12 +325,12 @@ pub trait Module: AsModule + Send + Sync {
     }
 
     /// The trainable parameters, in PyTorch's order (as `parameters()`); the handles share
-    /// storage with the module, so an optimizer updates the model.
+    /// storage with the module, so an optimizer updates the model. The same tensors as
+    /// [`named_parameters`](Module::named_parameters), without the names: layers and
+    /// containers override it to skip building them, as a loop that clips gradients calls it
+    /// every step.
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+        unique_tensors(self.named_parameters().into_iter().map(|(_, t)| t))
     }
 
     /// The trainable parameters with their names (`"layers.0.weight"`), as `named_parameters()`.
@@ -544,11 +544,52 @@ fn py_repr_from_sci(sci: &str) -> String {
     format!("{sign}{body}")
 }
 
+/// The tensors of `all` in order, each once (a tensor shared by two layers, tied weights, keeps
+/// its first place), as [`Module::named_parameters`] lists them.
+pub(crate) fn unique_tensors(all: impl IntoIterator<Item = Tensor>) -> Vec<Tensor> {
+    let mut seen = HashSet::new();
+    all.into_iter().filter(|t| seen.insert(t.id())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nn::{init, BatchNorm1d, Dropout, Linear, ModuleList, ReLU, Sequential};
     use crate::rng::manual_seed;
+
+    /// The ids of `named_parameters`, and of `parameters`.
+    fn both_ids(m: &dyn Module) -> (Vec<usize>, Vec<usize>) {
+        let named = m.named_parameters().iter().map(|(_, t)| t.id()).collect();
+        let plain = m.parameters().iter().map(Tensor::id).collect();
+        (named, plain)
+    }
+
+    #[test]
+    fn parameters_are_named_parameters_without_names() {
+        manual_seed(5);
+        let mlp = crate::nn::Mlp::new(&crate::nn::MlpConfig {
+            batch_norm: true,
+            dropout: 0.5,
+            ..crate::nn::MlpConfig::new(&[3, 4, 4, 2])
+        });
+        let (named, plain) = both_ids(&mlp);
+        assert_eq!(named.len(), 10, "3 Linear × 2 + 2 BatchNorm1d × 2");
+        assert_eq!(plain, named);
+        // Tied weights are listed once, at their first place, in nested containers too.
+        let a = Linear::new(2, 2);
+        let mut b = Linear::new(2, 2);
+        b.weight = a.weight.clone();
+        let no_bias = Linear::with_bias(2, 2, false);
+        let seq = Sequential::new().add(a).add(ReLU).add(
+            Sequential::new()
+                .add(b)
+                .add(BatchNorm1d::new(2))
+                .add(no_bias),
+        );
+        let (named, plain) = both_ids(&seq);
+        assert_eq!(named.len(), 6);
+        assert_eq!(plain, named);
+    }
 
     // Python:
     // >>> [repr(x) for x in [0.1, 1.0, 1e-05, 0.0001, 1e16, 1e15, 123.456, -2.5, 0.0, 1.5e-07, 1e100]]

@@ -2,7 +2,7 @@
 //! modules named `"0"`, `"1"`, … and runs them in order. The two differ only in how they print
 //! (PyTorch's `ModuleList` also folds repeated children into `(0-2): 3 x ReLU()`).
 
-use super::module::{add_indent, Module};
+use super::module::{add_indent, unique_tensors, Module};
 use super::{Linear, ReLU};
 use crate::tensor::Tensor;
 use std::fmt;
@@ -206,6 +206,10 @@ impl<K: ContainerKind> Module for Container<K> {
             .enumerate()
             .map(|(i, m)| (i.to_string(), m.as_mut() as &mut dyn Module))
             .collect()
+    }
+
+    fn parameters(&self) -> Vec<Tensor> {
+        unique_tensors(self.modules.iter().flat_map(|m| m.parameters()))
     }
 
     fn set_training(&mut self, training: bool) {

@@ -118,9 +118,9 @@ pub fn train_epoch_with_hook(
 /// progress shows every 16th step).
 pub const GPU_LOSS_READ_EVERY: usize = 16;
 
-/// Rows per forward pass in [`evaluate`] (and the CLI's `predict`): large enough that the
-/// per-call overhead vanishes, small enough that a wide layer's activations (8192 × 4096 `f32`
-/// is 128 MiB) stay bounded.
+/// Rows per forward pass in [`evaluate`] (and in the CLI's `predict` and the report's scan for
+/// dead units): large enough that the per-call overhead vanishes, small enough that a wide
+/// layer's activations (8192 × 4096 `f32` is 128 MiB) stay bounded.
 pub const PREDICT_CHUNK: usize = 8192;
 
 /// The model's outputs for every row of `x` (`[n, in]`), in eval mode and without a graph,

@@ -77,12 +77,14 @@ impl Figure for Curves<'_> {
         };
         let plot = self.draw_title_and_legend(area)?;
         if self.log_y {
-            let (lo, hi) = if hi / lo < 10.0 {
-                let mid = (lo * hi).sqrt();
-                (mid / 10f64.sqrt(), mid * 10f64.sqrt())
-            } else {
-                (lo / 1.5, hi * 1.5)
-            };
+            // Whole decades, just widened: plotters puts ticks on the powers of ten (and their
+            // multiples) from the first one *inside* the range, so a range inside one decade
+            // had no label under 0.1 and small values went unlabelled.
+            let (d0, d1) = (lo.log10().floor(), hi.log10().ceil());
+            let (lo, hi) = (
+                10f64.powf(d0) * (1.0 - 1e-9),
+                10f64.powf(d1.max(d0 + 1.0)) * (1.0 + 1e-9),
+            );
             // Zero sits one decade below the lowest power of ten on the axis.
             let zero = has_zero.then(|| 10f64.powf(lo.log10().floor() - 1.0));
             let lo = zero.unwrap_or(lo);
@@ -90,11 +92,24 @@ impl Figure for Curves<'_> {
                 Some(z) if v == 0.0 => Some(z),
                 _ => (v.is_finite() && v > 0.0).then_some(v),
             };
-            let label = |v: &f64| match zero {
-                Some(z) if (v / z - 1.0).abs() < 1e-6 => "0".to_string(),
-                _ => fmt_num(*v),
+            // Over one or two decades, ticks at 1, 2 and 5 times each power of ten are
+            // labelled (plotters then gives every multiple: the others stay grid lines).
+            let decades = (hi / lo).log10().round().max(1.0) as usize;
+            let label = |v: &f64| {
+                let mantissa = v / 10f64.powf(v.log10().floor());
+                match zero {
+                    Some(z) if (v / z - 1.0).abs() < 1e-6 => "0".to_string(),
+                    _ if decades > 2
+                        || [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6) =>
+                    {
+                        fmt_num(*v)
+                    }
+                    _ => String::new(),
+                }
             };
-            let chart = self.draw_on(&plot, x.clone(), (lo..hi).log_scale(), &label, place)?;
+            let ticks = if decades <= 2 { 10 * decades } else { 10 };
+            let chart =
+                self.draw_on(&plot, x.clone(), (lo..hi).log_scale(), ticks, &label, place)?;
             if let Some(z) = zero {
                 // The axis starts at the zero line, where plotters puts no tick: label it.
                 let (px, py) = chart.backend_coord(&(x.start, z));
@@ -111,7 +126,7 @@ impl Figure for Curves<'_> {
             let span = hi - lo;
             let label = |v: &f64| fmt_tick(*v, span);
             let place = |v: f64| v.is_finite().then_some(v);
-            self.draw_on(&plot, x, (lo - pad)..(hi + pad), &label, place)
+            self.draw_on(&plot, x, (lo - pad)..(hi + pad), 10, &label, place)
                 .map(|_| ())
         }
     }
@@ -171,7 +186,8 @@ impl Curves<'_> {
         Ok(area.split_vertically(top).1)
     }
 
-    /// Draws axes and lines; `place` gives a value's height, or `None` to leave a gap.
+    /// Draws axes (about `y_ticks` ticks up the side) and lines; `place` gives a value's
+    /// height, or `None` to leave a gap.
     /// Returns the chart's coordinate mapping.
     #[allow(clippy::type_complexity)]
     fn draw_on<'b, DB, Y>(
@@ -179,6 +195,7 @@ impl Curves<'_> {
         area: &'b Area<DB>,
         x: std::ops::Range<f64>,
         y: Y,
+        y_ticks: usize,
         y_label: &dyn Fn(&f64) -> String,
         place: impl Fn(f64) -> Option<f64>,
     ) -> std::result::Result<
@@ -209,6 +226,9 @@ impl Curves<'_> {
             .x_desc("epoch")
             .y_desc(self.y_label)
             .x_labels(n.clamp(2, 10))
+            .y_labels(y_ticks)
+            // Dense ticks (a log axis's 1…9 multiples) are grid lines enough.
+            .y_max_light_lines(if y_ticks > 10 { 0 } else { 10 })
             .x_label_formatter(&|v| {
                 // Epochs are whole numbers: label only the ticks that fall on one, in full.
                 if (v - v.round()).abs() < 1e-6 {
@@ -237,8 +257,9 @@ impl Curves<'_> {
                     None => {}
                 }
             }
-            let max_points = 2 * self.size.0 as usize;
+            let max_points = self.size.0 as usize;
             for run in runs.into_iter().filter(|r| !r.is_empty()) {
+                let long = run.len() > max_points;
                 let run = decimate(run, max_points);
                 let style = color.stroke_width(2);
                 if run.len() == 1 {
@@ -248,13 +269,14 @@ impl Curves<'_> {
                     )?;
                 } else {
                     // A thick line is filled as one polygon, at a cost that grows with its
-                    // edges times the rows they cross: a jagged line of thousands of points
-                    // took a second. Pieces of PIECE points (each sharing its last point with
-                    // the next piece) draw the same line at a small fraction of that.
-                    const PIECE: usize = 256;
-                    let starts = (0..run.len() - 1).step_by(PIECE - 1);
+                    // edges times the rows they cross: a decimated (jagged) line of thousands
+                    // of points took a second. Pieces of 64 points, each sharing its last point
+                    // with the next, draw it at a small fraction of that. A short line stays
+                    // one path, whose joins are smoother.
+                    let piece = if long { 64 } else { run.len() };
+                    let starts = (0..run.len() - 1).step_by(piece - 1);
                     let pieces = starts.map(|i| {
-                        let end = (i + PIECE).min(run.len());
+                        let end = (i + piece).min(run.len());
                         PathElement::new(run[i..end].to_vec(), style).into_dyn()
                     });
                     chart.draw_series(pieces)?;
@@ -486,6 +508,37 @@ mod tests {
         assert!(short.iter().any(|p| p.0 == 54_322.0), "the spike is kept");
         let few = run[..1000].to_vec();
         assert_eq!(decimate(few.clone(), 1600), few);
+    }
+
+    /// The y-axis labels of a log-scale chart of `values`, drawn as SVG.
+    fn log_axis_svg(values: &[f64]) -> String {
+        let p = temp(&format!("log-{}.svg", values.len()));
+        let fig = Curves {
+            title: "norms",
+            series: vec![("w", values)],
+            x_values: None,
+            y_label: "norm",
+            log_y: true,
+            size: (600, 400),
+        };
+        canvas::save(&fig, &p).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        std::fs::remove_file(p).unwrap();
+        svg
+    }
+
+    #[test]
+    fn log_axes_label_small_values_and_show_zeros() {
+        // Within about one decade under 0.1: ticks at 1, 2 and 5 × 10^k are labelled.
+        let svg = log_axis_svg(&[0.03, 0.02, 0.06, 0.04]);
+        assert_svg(&svg, &["\n0.01\n", "\n0.02\n", "\n0.05\n", "\n0.1\n"]);
+        assert!(
+            !svg.contains("\n0.03\n"),
+            "only 1, 2 and 5 times a power of ten"
+        );
+        // A zero gradient sits on a line labelled 0 below the smallest decade.
+        let svg = log_axis_svg(&[0.5, 0.2, 0.0, 0.0, 1e-6]);
+        assert_svg(&svg, &["\n0\n", "\n1e-6\n"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::canvas::fmt_num;
 use super::monitor::GradientMonitor;
 use crate::nn::{Mlp, Module, ModuleList, ReLU, Sequential};
 use crate::tensor::{Array, Tensor};
-use crate::train::Evaluation;
+use crate::train::{Evaluation, PREDICT_CHUNK};
 
 // The thresholds of the checks: rules of thumb, each stated in the message that uses it.
 
@@ -131,14 +131,20 @@ pub fn dead_relu_units(model: &mut dyn Module, x: &Array) -> Vec<DeadUnits> {
     let n = x.shape().first().copied().unwrap_or(0);
     let f = x.shape().get(1).copied().unwrap_or(1);
     let mut alive: Vec<Option<Vec<bool>>> = vec![None; leaves.len()];
+    // The rows go where the model is; each ReLU's outputs are read on the CPU.
+    let device = model
+        .parameters()
+        .first()
+        .map_or(crate::Device::Cpu, |p| p.device());
     crate::no_grad(|| {
-        for start in (0..n).step_by(4096) {
-            let end = (start + 4096).min(n);
-            let mut h = Tensor::from_slice(&x.data()[start * f..end * f], &[end - start, f]);
+        for start in (0..n).step_by(PREDICT_CHUNK) {
+            let end = (start + PREDICT_CHUNK).min(n);
+            let rows = Tensor::from_slice(&x.data()[start * f..end * f], &[end - start, f]);
+            let mut h = rows.to(&device);
             for (k, (_, layer)) in leaves.iter().enumerate() {
                 h = layer.forward(&h);
                 if layer.is::<ReLU>() {
-                    let a = h.array();
+                    let a = h.array().clone().to_device(&crate::Device::Cpu);
                     let units = a.shape().last().copied().unwrap_or(1).max(1);
                     let seen = alive[k].get_or_insert_with(|| vec![false; units]);
                     for row in a.data().chunks(units) {
