@@ -32,6 +32,24 @@ __device__ __forceinline__ float gelu_grad(float xf) {
     double pdf = 0.3989422804014327 * exp(-0.5 * x * x);
     return (float)(cdf + x * pdf);
 }
+// The sum of each thread's `acc` over the block (at most 256 threads), in a fixed tree order.
+__device__ double block_sum(double acc) {
+    __shared__ double s[256];
+    s[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    return s[0];
+}
+// Block b adds TERM (of element i) over its chunk [b·chunk, (b+1)·chunk) into part[b], in double.
+#define CHUNK_SUM(i, n, chunk, part, TERM) { \
+    u64 start_ = blockIdx.x * (chunk), end_ = start_ + (chunk) < (n) ? start_ + (chunk) : (n); \
+    double acc_ = 0.0; \
+    for (u64 i = start_ + threadIdx.x; i < end_; i += blockDim.x) acc_ += (TERM); \
+    double total_ = block_sum(acc_); \
+    if (threadIdx.x == 0) part[blockIdx.x] = total_; }
 #define GRID_LOOP(i, n) for (u64 i = blockIdx.x * (u64)blockDim.x + threadIdx.x; i < (n); i += (u64)gridDim.x * blockDim.x)
 
 extern "C" __global__ void fill(float* y, u64 n, float v) { GRID_LOOP(i, n) y[i] = v; }
@@ -66,31 +84,15 @@ extern "C" __global__ void sum_reduce(const float* x, float* y, u64 n_out, Reduc
 // The sum of x in double precision, in a fixed order for a given n: block b sums the chunk
 // [b·chunk, (b+1)·chunk) into part[b] (threads stride through it, then a tree in shared memory).
 extern "C" __global__ void sum_partial(const float* x, double* part, u64 n, u64 chunk) {
-    __shared__ double s[256];
-    u64 start = blockIdx.x * chunk, end = start + chunk < n ? start + chunk : n;
-    double acc = 0.0;
-    for (u64 i = start + threadIdx.x; i < end; i += blockDim.x) acc += (double)x[i];
-    s[threadIdx.x] = acc;
-    __syncthreads();
-    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+    CHUNK_SUM(i, n, chunk, part, (double)x[i])
 }
 
 // One block: y[0] = (float)((Σ part) / div), the partial sums added in a fixed order.
 extern "C" __global__ void sum_finish(const double* part, u64 n, float* y, double div) {
-    __shared__ double s[256];
     double acc = 0.0;
     for (u64 i = threadIdx.x; i < n; i += blockDim.x) acc += part[i];
-    s[threadIdx.x] = acc;
-    __syncthreads();
-    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) y[0] = (float)(s[0] / div);
+    double total = block_sum(acc);
+    if (threadIdx.x == 0) y[0] = (float)(total / div);
 }
 
 // Cross-entropy, one thread per sample: the loss, the weight of its class, and (max, log-sum).
@@ -317,17 +319,7 @@ extern "C" __global__ void dropout_mask(float* mask, u64 n, u64 seed, double p, 
 // clip_grad_norm (optim/clip.rs): sq[k] = Σ g² of gradient k (from its partial sums);
 // then the total norm and the clip coefficient, on the device; then g *= coef where coef != 1.
 extern "C" __global__ void sumsq_partial(const float* x, double* part, u64 n, u64 chunk) {
-    __shared__ double s[256];
-    u64 start = blockIdx.x * chunk, end = start + chunk < n ? start + chunk : n;
-    double acc = 0.0;
-    for (u64 i = start + threadIdx.x; i < end; i += blockDim.x) acc += (double)x[i] * (double)x[i];
-    s[threadIdx.x] = acc;
-    __syncthreads();
-    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+    CHUNK_SUM(i, n, chunk, part, (double)x[i] * (double)x[i])
 }
 extern "C" __global__ void sum_into(const double* part, u64 n, double* out, u64 k) {
     if (threadIdx.x == 0 && blockIdx.x == 0) {
@@ -374,17 +366,7 @@ extern "C" __global__ void scatter_rows(const float* grad, const u64* starts, co
 // MSE (nn/loss/regression.rs): part[b] = Σ (x − y)² over block b's chunk, each square in float
 // as the CPU's per-element loss, the sum in double.
 extern "C" __global__ void sqdiff_partial(const float* x, const float* y, double* part, u64 n, u64 chunk) {
-    __shared__ double s[256];
-    u64 start = blockIdx.x * chunk, end = start + chunk < n ? start + chunk : n;
-    double acc = 0.0;
-    for (u64 i = start + threadIdx.x; i < end; i += blockDim.x) { float d = x[i] - y[i]; acc += (double)(d * d); }
-    s[threadIdx.x] = acc;
-    __syncthreads();
-    for (unsigned k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+    CHUNK_SUM(i, n, chunk, part, (double)((x[i] - y[i]) * (x[i] - y[i])))
 }
 // Its gradient: u = g[i] (per_element) or g[0] / div; gx = u · 2(x − y); gy = −gx (if wanted).
 extern "C" __global__ void mse_grad(const float* x, const float* y, const float* g, int per_element, float div,

@@ -252,6 +252,19 @@ pub(crate) fn grid(n: usize) -> LaunchConfig {
     }
 }
 
+/// How `CHUNK_SUM` kernels cut `n` elements: `(launch config, blocks, chunk)`, about 8
+/// elements per thread and at most 1024 blocks, fixed by `n` alone (so are the sums' orders).
+pub(crate) fn chunked(n: usize) -> (LaunchConfig, usize, u64) {
+    let blocks = n.div_ceil(256 * 8).clamp(1, 1024);
+    let chunk = n.div_ceil(blocks).max(1) as u64;
+    let cfg = LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    (cfg, blocks, chunk)
+}
+
 pub(crate) fn one_block(threads: u32) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (1, 1, 1),
@@ -344,6 +357,28 @@ pub(crate) use nn::{
 pub(crate) use optim::{
     adam_step, clip_grad_norm, rmsprop_step, sgd_step, AdamArgs, AdamBuffers, RmsArgs, SgdArgs,
 };
+
+/// A null pointer, for an optional kernel argument left out.
+const NULL: u64 = 0;
+
+/// Pushes `a`'s buffer as a kernel argument, or a null pointer for `None`.
+pub(crate) fn arg_or_null<'a>(l: &mut cudarc::driver::LaunchArgs<'a>, a: Option<&'a Array>) {
+    match a {
+        Some(a) => l.arg(buf(a).slice()),
+        None => l.arg(&NULL),
+    };
+}
+
+/// [`arg_or_null`] for a buffer the kernel writes.
+pub(crate) fn arg_or_null_mut<'a>(
+    l: &mut cudarc::driver::LaunchArgs<'a>,
+    a: Option<&'a mut Array>,
+) {
+    match a {
+        Some(a) => l.arg(buf_mut(a).slice_mut()),
+        None => l.arg(&NULL),
+    };
+}
 
 /// Shapes and strides of a broadcast, passed by value to the binary kernels.
 #[repr(C)]
@@ -516,15 +551,8 @@ pub(crate) fn sum_div(a: &Array, div: f64) -> Array {
     let gpu = x.gpu.clone();
     let mut out = empty(&gpu, &[]);
     let n = a.len() as u64;
-    // About 8 elements per thread, at most 1024 blocks.
-    let blocks = a.len().div_ceil(256 * 8).clamp(1, 1024);
-    let chunk = (a.len().div_ceil(blocks)).max(1) as u64;
+    let (cfg, blocks, chunk) = chunked(a.len());
     let mut part = gpu.doubles(blocks);
-    let cfg = LaunchConfig {
-        grid_dim: (blocks as u32, 1, 1),
-        block_dim: (256, 1, 1),
-        shared_mem_bytes: 0,
-    };
     launch!(gpu, "sum_partial", cfg, x.slice(), &mut part, &n, &chunk);
     let nb = blocks as u64;
     launch!(

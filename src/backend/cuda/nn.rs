@@ -89,9 +89,6 @@ pub(crate) fn cross_entropy_backward(
     g
 }
 
-/// A null pointer for an optional kernel argument.
-const NULL: u64 = 0;
-
 /// `(N, C, L)` of a `[N, C]` or `[N, C, L]` input.
 fn layout(shape: &[usize]) -> (u64, u64, u64) {
     (
@@ -127,14 +124,8 @@ pub(crate) fn batch_norm_train(
         let f = gpu.function("bn_train_stats");
         let mut a = gpu.stream.launch_builder(&f);
         a.arg(buf(x).slice()).arg(&n).arg(&c).arg(&l).arg(&eps);
-        match w {
-            Some(w) => a.arg(buf(w).slice()),
-            None => a.arg(&NULL),
-        };
-        match b {
-            Some(b) => a.arg(buf(b).slice()),
-            None => a.arg(&NULL),
-        };
+        super::arg_or_null(&mut a, w);
+        super::arg_or_null(&mut a, b);
         a.arg(&mut mean).arg(&mut var);
         a.arg(buf_mut(&mut mean32).slice_mut())
             .arg(buf_mut(&mut invstd).slice_mut());
@@ -194,14 +185,8 @@ pub(crate) fn batch_norm_eval(
             .arg(buf(rv).slice())
             .arg(&eps32)
             .arg(&cc);
-        match w {
-            Some(w) => a.arg(buf(w).slice()),
-            None => a.arg(&NULL),
-        };
-        match b {
-            Some(b) => a.arg(buf(b).slice()),
-            None => a.arg(&NULL),
-        };
+        super::arg_or_null(&mut a, w);
+        super::arg_or_null(&mut a, b);
         a.arg(buf_mut(&mut mean32).slice_mut())
             .arg(buf_mut(&mut invstd).slice_mut());
         a.arg(buf_mut(&mut alpha).slice_mut())
@@ -286,10 +271,7 @@ impl BatchNormGrads {
                     .arg(buf(g).slice())
                     .arg(buf(&self.mean32).slice());
                 a.arg(buf(&self.invstd).slice());
-                match w {
-                    Some(w) => a.arg(buf(w).slice()),
-                    None => a.arg(&NULL),
-                };
+                super::arg_or_null(&mut a, w);
                 a.arg(&sum_g).arg(&dotp).arg(&n).arg(&c).arg(&l);
                 a.arg(buf_mut(&mut dx).slice_mut());
                 // SAFETY: as in `batch_norm_train`.
@@ -319,14 +301,8 @@ impl BatchNormGrads {
                 .arg(&dotp)
                 .arg(buf(&self.invstd).slice())
                 .arg(&c);
-            match dw.as_mut() {
-                Some(d) => a.arg(buf_mut(d).slice_mut()),
-                None => a.arg(&NULL),
-            };
-            match db.as_mut() {
-                Some(d) => a.arg(buf_mut(d).slice_mut()),
-                None => a.arg(&NULL),
-            };
+            super::arg_or_null_mut(&mut a, dw.as_mut());
+            super::arg_or_null_mut(&mut a, db.as_mut());
             // SAFETY: as in `batch_norm_train`; null outputs are skipped.
             unsafe { a.launch(grid(cs)) }
                 .unwrap_or_else(|e| panic!("cuda:{}: kernel bn_back_params: {e:?}", gpu.ordinal));
@@ -364,14 +340,8 @@ pub(crate) fn dropout_mask(like: &Array, p: f64, seed: u64) -> Array {
 pub(crate) fn mse_reduced(x: &Array, y: &Array, div: f64) -> Array {
     let gpu = buf(x).gpu.clone();
     let n = x.len();
-    let blocks = n.div_ceil(256 * 8).clamp(1, 1024);
-    let chunk = n.div_ceil(blocks).max(1) as u64;
+    let (cfg, blocks, chunk) = super::chunked(n);
     let mut part = gpu.doubles(blocks);
-    let cfg = cudarc::driver::LaunchConfig {
-        grid_dim: (blocks as u32, 1, 1),
-        block_dim: (256, 1, 1),
-        shared_mem_bytes: 0,
-    };
     let nn = n as u64;
     launch!(
         gpu,
@@ -419,14 +389,8 @@ pub(crate) fn mse_grad(
             .arg(buf(y).slice())
             .arg(buf(grad).slice());
         a.arg(&per_element).arg(&div).arg(&n);
-        match gx.as_mut() {
-            Some(g) => a.arg(buf_mut(g).slice_mut()),
-            None => a.arg(&NULL),
-        };
-        match gy.as_mut() {
-            Some(g) => a.arg(buf_mut(g).slice_mut()),
-            None => a.arg(&NULL),
-        };
+        super::arg_or_null_mut(&mut a, gx.as_mut());
+        super::arg_or_null_mut(&mut a, gy.as_mut());
         // SAFETY: arguments as the kernel's signature; null outputs are skipped.
         unsafe { a.launch(grid(n as usize)) }
             .unwrap_or_else(|e| panic!("cuda:{}: kernel mse_grad: {e:?}", gpu.ordinal));

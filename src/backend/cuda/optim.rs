@@ -21,14 +21,11 @@ pub(crate) fn sgd_step(p: &mut Array, g: &Array, b: Option<&mut Array>, k: &SgdA
     let n = p.len() as u64;
     let gpu = buf(p).gpu.clone();
     let momentum_on = b.is_some() as i32;
-    let (null, wd_on, first, nesterov) = (0u64, k.wd_on as i32, k.first as i32, k.nesterov as i32);
+    let (wd_on, first, nesterov) = (k.wd_on as i32, k.first as i32, k.nesterov as i32);
     let f = gpu.function("sgd_step");
     let mut l = gpu.stream.launch_builder(&f);
     l.arg(buf_mut(p).slice_mut()).arg(buf(g).slice());
-    match b {
-        Some(b) => l.arg(buf_mut(b).slice_mut()),
-        None => l.arg(&null),
-    };
+    super::arg_or_null_mut(&mut l, b);
     l.arg(&n)
         .arg(&k.sign)
         .arg(&k.wd)
@@ -165,20 +162,14 @@ pub(crate) fn rmsprop_step(
 ) {
     let n = p.len() as u64;
     let gpu = buf(p).gpu.clone();
-    let (null, wd_on) = (0u64, k.wd_on as i32);
+    let wd_on = k.wd_on as i32;
     let f = gpu.function("rmsprop_step");
     let mut l = gpu.stream.launch_builder(&f);
     l.arg(buf_mut(p).slice_mut())
         .arg(buf(g).slice())
         .arg(buf_mut(square_avg).slice_mut());
-    match grad_avg {
-        Some(a) => l.arg(buf_mut(a).slice_mut()),
-        None => l.arg(&null),
-    };
-    match momentum {
-        Some(b) => l.arg(buf_mut(b).slice_mut()),
-        None => l.arg(&null),
-    };
+    super::arg_or_null_mut(&mut l, grad_avg);
+    super::arg_or_null_mut(&mut l, momentum);
     l.arg(&n)
         .arg(&k.sign)
         .arg(&k.alpha)
@@ -203,14 +194,8 @@ pub(crate) fn clip_grad_norm(grads: &mut [&mut Array], max_norm: f32) -> Array {
         .unwrap_or_else(|e| panic!("cuda:{}: {e:?}", gpu.ordinal));
     for (i, g) in grads.iter().enumerate() {
         let n = g.len();
-        let blocks = n.div_ceil(256 * 8).clamp(1, 1024);
-        let chunk = n.div_ceil(blocks).max(1) as u64;
+        let (cfg, blocks, chunk) = super::chunked(n);
         let mut part = gpu.doubles(blocks);
-        let cfg = LaunchConfig {
-            grid_dim: (blocks as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
         let nn = n as u64;
         launch!(
             gpu,
