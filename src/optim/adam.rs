@@ -102,6 +102,26 @@ struct AdamState {
     max_exp_avg_sq: Option<Array>,
 }
 
+impl AdamState {
+    /// Parameter `p`'s state, made (zeros, on its device) on its first step and moved to its
+    /// device if it is elsewhere, with the step count advanced.
+    fn next_step<'a>(slot: &'a mut Option<AdamState>, p: &Array, amsgrad: bool) -> &'a mut Self {
+        let st = slot.get_or_insert_with(|| AdamState {
+            step: 0.0,
+            exp_avg: p.zeros_like(),
+            exp_avg_sq: p.zeros_like(),
+            max_exp_avg_sq: amsgrad.then(|| p.zeros_like()),
+        });
+        super::follow(&mut st.exp_avg, p);
+        super::follow(&mut st.exp_avg_sq, p);
+        if let Some(x) = st.max_exp_avg_sq.as_mut() {
+            super::follow(x, p);
+        }
+        st.step += 1.0;
+        st
+    }
+}
+
 /// The one implementation behind [`Adam`] and [`AdamW`].
 #[derive(Debug)]
 struct AdamCore {
@@ -156,18 +176,7 @@ impl AdamCore {
         // `powf`s) once per distinct count rather than once per parameter.
         let mut corrections: Option<(f32, f32, f32)> = None;
         for_each_with_grad(&self.params, name, |i, p, g| {
-            let st = states[i].get_or_insert_with(|| AdamState {
-                step: 0.0,
-                exp_avg: p.zeros_like(),
-                exp_avg_sq: p.zeros_like(),
-                max_exp_avg_sq: c.amsgrad.then(|| p.zeros_like()),
-            });
-            super::follow(&mut st.exp_avg, p);
-            super::follow(&mut st.exp_avg_sq, p);
-            if let Some(x) = st.max_exp_avg_sq.as_mut() {
-                super::follow(x, p);
-            }
-            st.step += 1.0;
+            let st = AdamState::next_step(&mut states[i], p, c.amsgrad);
             let (neg_step_size, bias_correction2_sqrt) = match corrections {
                 Some((step, a, b)) if step == st.step => (a, b),
                 _ => {
@@ -250,18 +259,7 @@ impl AdamCore {
                 g.shape()
             );
             crate::tensor::same_device(name, p, g);
-            let st = st.get_or_insert_with(|| AdamState {
-                step: 0.0,
-                exp_avg: p.zeros_like(),
-                exp_avg_sq: p.zeros_like(),
-                max_exp_avg_sq: c.amsgrad.then(|| p.zeros_like()),
-            });
-            super::follow(&mut st.exp_avg, p);
-            super::follow(&mut st.exp_avg_sq, p);
-            if let Some(x) = st.max_exp_avg_sq.as_mut() {
-                super::follow(x, p);
-            }
-            st.step += 1.0;
+            let st = AdamState::next_step(st, p, c.amsgrad);
             let AdamState {
                 step,
                 exp_avg,
