@@ -1,4 +1,17 @@
 //! [`Device`]: where a tensor's values live and its ops run, as `torch.device`.
+//!
+//! ```
+//! use backprop::nn::{Mlp, MlpConfig, Module};
+//! use backprop::{Device, Tensor};
+//!
+//! let device = Device::cuda(0).unwrap_or(Device::Cpu); // an error, not a panic, without a GPU
+//! let mut model = Mlp::new(&MlpConfig::new(&[784, 256, 10]));
+//! model.to(&device); // parameters and buffers, in place
+//! let x = Tensor::randn(&[128, 784]).to(&device);
+//! let y = model.forward(&x);
+//! assert_eq!(y.device(), device);
+//! assert_eq!(y.to_vec().len(), 1280); // back on the CPU
+//! ```
 
 use crate::error::{Error, Result};
 use std::fmt;

@@ -10,6 +10,9 @@
 //! | `torch.tensor([[1., 2.]])` | [`Tensor::from_slice(&[1., 2.], &[1, 2])`](crate::Tensor::from_slice) |
 //! | `torch.zeros / ones / full / arange / eye` | [`Tensor::zeros`](crate::Tensor::zeros), [`ones`](crate::Tensor::ones), [`full`](crate::Tensor::full), [`arange`](crate::Tensor::arange), [`eye`](crate::Tensor::eye) |
 //! | `torch.rand / randn` | [`Tensor::rand`](crate::Tensor::rand), [`Tensor::randn`](crate::Tensor::randn); own stream: [`rng::Generator`](crate::rng::Generator) with `rand_with` / `randn_with` |
+//! | `torch.device("cuda:0")`, `torch.cuda.is_available()` | [`"cuda:0".parse::<Device>()`](crate::Device), [`Device::cuda(0)`](crate::Device::cuda) (checked), [`Device::cuda_is_available()`](crate::Device::cuda_is_available) |
+//! | `x.to(device)`, `x.device`, `model.to(device)` | [`x.to(&device)`](crate::Tensor::to), [`x.device()`](crate::Tensor::device), [`model.to(&device)`](crate::nn::Module::to) |
+//! | `torch.backends.cuda.matmul.allow_tf32 = True`, `torch.cuda.synchronize()` | [`device.set_tf32(true)`](crate::Device::set_tf32), [`device.synchronize()`](crate::Device::synchronize) |
 //! | `x.requires_grad_(True)` | [`x.set_requires_grad(true)`](crate::Tensor::set_requires_grad) |
 //! | `x.grad` | [`x.grad()`](crate::Tensor::grad) (`Option<Tensor>`) |
 //! | `x.detach()`, `x.is_leaf`, `x.retain_grad()` | [`detach`](crate::Tensor::detach), [`is_leaf`](crate::Tensor::is_leaf), [`retain_grad`](crate::Tensor::retain_grad) |
