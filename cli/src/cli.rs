@@ -14,6 +14,7 @@ Examples:
 A config (TOML):
   seed = 0
   device = \"auto\"              # cpu cuda cuda:N auto (default: a GPU when there is one and the model is large enough)
+  tf32 = false                 # true: TF32 tensor cores for products on a GPU (PyTorch's allow_tf32)
   [model]
   layers = [4, 16, 3]          # inputs, hidden sizes..., outputs
   activation = \"relu\"          # relu sigmoid tanh leaky_relu gelu elu silu

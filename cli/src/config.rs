@@ -112,6 +112,8 @@ pub struct Config {
     pub seed: u64,
     /// Where to train (and predict): `cpu`, `cuda`, `cuda:N` or `auto` (the default).
     pub device: DeviceChoice,
+    /// TF32 tensor cores for a GPU's products (PyTorch's `allow_tf32`); off by default.
+    pub tf32: bool,
     pub model: ModelConfig,
     pub data: DataConfig,
     pub train: TrainConfig,
@@ -124,6 +126,7 @@ impl Config {
         Config {
             seed: 0,
             device: DeviceChoice::Auto,
+            tf32: false,
             model: ModelConfig {
                 layers: vec![64, 128, 64, 10],
                 activation: Activation::Relu,
@@ -187,6 +190,7 @@ impl Config {
             Some(d) => DeviceChoice::parse(&d, "device")?,
             None => DeviceChoice::Auto,
         };
+        let tf32 = field!(raw, "", tf32).bool()?.unwrap_or(false);
         let model = ModelConfig::from_raw(
             raw.model
                 .ok_or_else(|| anyhow!("missing section [model]"))?,
@@ -199,6 +203,7 @@ impl Config {
         let config = Config {
             seed,
             device,
+            tf32,
             model,
             data,
             train,
@@ -236,6 +241,7 @@ impl Config {
 struct RawConfig {
     seed: Option<Value>,
     device: Option<Value>,
+    tf32: Option<Value>,
     model: Option<RawModel>,
     data: Option<RawData>,
     train: Option<RawTrain>,
@@ -854,6 +860,7 @@ impl From<&Config> for RawConfig {
         RawConfig {
             seed: Some(Value::Integer(c.seed as i64)),
             device: Some(Value::String(c.device.to_string())),
+            tf32: Some(Value::Boolean(c.tf32)),
             model: Some(model),
             data: Some(data),
             train: Some(train),

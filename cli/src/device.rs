@@ -68,12 +68,13 @@ pub fn chosen(flag: Option<&str>, config: DeviceChoice) -> Result<(DeviceChoice,
 pub fn place<M: Module>(
     model: &mut M,
     flag: Option<&str>,
-    config: DeviceChoice,
+    config: &crate::config::Config,
     flops: f64,
 ) -> Result<Device> {
-    let (choice, what) = chosen(flag, config)?;
+    let (choice, what) = chosen(flag, config.device)?;
     let device = choice.resolve(flops, what)?;
     if device.is_cuda() {
+        device.set_tf32(config.tf32)?;
         model.to(&device);
     }
     Ok(device)

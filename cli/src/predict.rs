@@ -74,7 +74,7 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
     }
     let x = standardize(st.as_ref(), x, &args.input.display().to_string())?;
     let flops = device::forward_flops(&model, x.shape()[0].min(PREDICT_CHUNK));
-    device::place(&mut model, args.device.as_deref(), config.device, flops)?;
+    device::place(&mut model, args.device.as_deref(), &config, flops)?;
     let out = predict(&mut model, &x, PREDICT_CHUNK);
     let (rows, header): (Array, Vec<String>) = if args.classes {
         let width = out.shape()[1];
@@ -124,7 +124,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     )?;
     let x = standardize(st.as_ref(), ds.x.clone(), &args.data)?;
     let flops = device::forward_flops(&model, x.shape()[0].min(PREDICT_CHUNK));
-    device::place(&mut model, args.device.as_deref(), config.device, flops)?;
+    device::place(&mut model, args.device.as_deref(), &config, flops)?;
     let classify = config.train.loss.is_classification();
     let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
     let loss = loss_fn(config.train.loss);

@@ -222,7 +222,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
     // A training step is about three forward passes' work.
     let flops = 3.0 * device::forward_flops(&model, batch);
-    let device = device::place(&mut model, args.device.as_deref(), config.device, flops)?;
+    let device = device::place(&mut model, args.device.as_deref(), &config, flops)?;
     // On a GPU the training set is uploaded once and batched there; the CPU copy stays for the
     // evaluations and the report.
     let on_device = device.is_cuda().then(|| {

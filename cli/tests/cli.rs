@@ -1136,6 +1136,12 @@ fn device_key_and_flag() {
         &["train", "--config", "bad.toml"],
         "bad.toml:1:10: device: unknown device \"gpu\"",
     );
+    dir.write("tf.toml", &format!("tf32 = \"yes\"\n{base}"));
+    fails(
+        &dir,
+        &["train", "--config", "tf.toml"],
+        "tf.toml:1:8: tf32: expected true or false, got string",
+    );
     dir.write("c.toml", base);
     fails(
         &dir,
