@@ -5,8 +5,10 @@ mod array;
 pub mod shape;
 mod simd;
 
-pub use array::{gemm, Array, MatRef, PARALLEL_THRESHOLD};
-pub(crate) use array::{gemm_ex, relu_f32, same_device, Init};
+pub use crate::backend::cpu::{gemm, MatRef, PARALLEL_THRESHOLD};
+pub(crate) use crate::backend::cpu::{gemm_ex, relu_f32, Init};
+pub(crate) use array::same_device;
+pub use array::Array;
 pub(crate) use simd::vectorized;
 
 // `runtime` chooses thread counts from its own copy of the threshold, so that it depends on
