@@ -26,7 +26,7 @@ macro_rules! unary_ops {
             }
 
             /// The kernel's name, its CUDA expression and its parameters.
-            #[allow(dead_code)]
+            #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
             pub(crate) fn cuda(self) -> (&'static str, &'static str, [f32; 2]) {
                 match self {
                     $(UnaryOp::$v $({ $($p),* })? => {
@@ -39,7 +39,7 @@ macro_rules! unary_ops {
             }
 
             /// Every op once, with placeholder parameters (to generate the kernels).
-            #[allow(dead_code)]
+            #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
             pub(crate) fn all() -> Vec<UnaryOp> {
                 vec![$(UnaryOp::$v $({ $($p: 0.0),* })?,)*]
             }
@@ -72,7 +72,7 @@ macro_rules! binary_ops {
             }
 
             /// The kernel's name, its CUDA expression and its parameters.
-            #[allow(dead_code)]
+            #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
             pub(crate) fn cuda(self) -> (&'static str, &'static str, [f32; 2]) {
                 match self {
                     $(BinaryOp::$v $({ $($p),* })? => {
@@ -85,7 +85,7 @@ macro_rules! binary_ops {
             }
 
             /// Every op once, with placeholder parameters (to generate the kernels).
-            #[allow(dead_code)]
+            #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
             pub(crate) fn all() -> Vec<BinaryOp> {
                 vec![$(BinaryOp::$v $({ $($p: 0.0),* })?,)*]
             }

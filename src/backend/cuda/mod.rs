@@ -31,8 +31,6 @@ pub(crate) struct Gpu {
     blas: Mutex<CudaBlas>,
     module: Arc<CudaModule>,
     functions: Mutex<HashMap<&'static str, CudaFunction>>,
-    /// TF32 tensor cores for products (PyTorch's `allow_tf32`), off by default.
-    tf32: std::sync::atomic::AtomicBool,
     /// A buffer of ones (for column sums), grown as needed.
     ones: Mutex<Option<Arc<Buffer>>>,
 }
@@ -146,7 +144,6 @@ impl Gpu {
             blas: Mutex::new(blas),
             module,
             functions: Mutex::new(HashMap::new()),
-            tf32: std::sync::atomic::AtomicBool::new(false),
             ones: Mutex::new(None),
         };
         gpu.set_math_mode(false);
@@ -164,7 +161,6 @@ impl Gpu {
         let blas = self.blas.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: a valid handle; the call only sets a flag on it.
         unsafe { blas_sys::cublasSetMathMode(*blas.handle(), mode) };
-        self.tf32.store(tf32, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn function(&self, name: &'static str) -> CudaFunction {
