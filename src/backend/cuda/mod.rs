@@ -545,17 +545,23 @@ pub(crate) fn sum_all(a: &Array) -> Array {
 pub(crate) fn sum_div(a: &Array, div: f64) -> Array {
     let x = buf(a);
     let gpu = x.gpu.clone();
-    let mut out = empty(&gpu, &[]);
     let n = a.len() as u64;
     let (cfg, blocks, chunk) = chunked(a.len());
     let mut part = gpu.doubles(blocks);
     launch!(gpu, "sum_partial", cfg, x.slice(), &mut part, &n, &chunk);
+    finish_sum(&gpu, &part, blocks, div)
+}
+
+/// `(Σ part) / div` as a 0-d GPU array: one block adds the `blocks` partial sums of a
+/// `CHUNK_SUM` kernel, in double precision and a fixed order.
+pub(crate) fn finish_sum(gpu: &Arc<Gpu>, part: &CudaSlice<f64>, blocks: usize, div: f64) -> Array {
+    let mut out = empty(gpu, &[]);
     let nb = blocks as u64;
     launch!(
         gpu,
         "sum_finish",
         one_block(256),
-        &part,
+        part,
         &nb,
         buf_mut(&mut out).slice_mut(),
         &div

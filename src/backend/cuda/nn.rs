@@ -353,18 +353,7 @@ pub(crate) fn mse_reduced(x: &Array, y: &Array, div: f64) -> Array {
         &nn,
         &chunk
     );
-    let mut out = empty(&gpu, &[]);
-    let nb = blocks as u64;
-    launch!(
-        gpu,
-        "sum_finish",
-        one_block(256),
-        &part,
-        &nb,
-        buf_mut(&mut out).slice_mut(),
-        &div
-    );
-    out
+    super::finish_sum(&gpu, &part, blocks, div)
 }
 
 /// The MSE's gradients in `x` and `y` (each if wanted) from the upstream `grad`: per element
