@@ -1,5 +1,6 @@
-//! Checkpoints: model, optimizer and scheduler state, the epoch, both random streams and the
-//! metrics so far, in one safetensors file, so `--resume` continues bit for bit.
+//! Checkpoints: model, optimizer and scheduler state, the epoch and both random streams, in
+//! one safetensors file, so `--resume` continues bit for bit (the metrics so far are in the run
+//! folder's metrics.jsonl).
 
 use crate::output::{write_file, Created};
 use crate::train::TrainState;
@@ -64,9 +65,12 @@ impl Checkpoint {
             "early_stopping.bad_epochs",
             StateTensor::i64_scalar(train.bad_epochs as i64),
         );
-        let mut metadata = BTreeMap::new();
-        metadata.insert("metrics".to_string(), train.metrics.join("\n"));
-        Checkpoint { state, metadata }
+        // The metrics are in the run folder's metrics.jsonl, not here: a checkpoint's size
+        // depends on the model, not on the number of epochs.
+        Checkpoint {
+            state,
+            metadata: BTreeMap::new(),
+        }
     }
 
     /// Writes the checkpoint atomically (a crash mid-write leaves the previous one intact).
@@ -110,10 +114,6 @@ impl Checkpoint {
             .get("early_stopping.bad_epochs")
             .and_then(|e| e.scalar_value())
             .unwrap_or(0.0) as usize;
-        train.metrics = match self.metadata.get("metrics") {
-            Some(m) if !m.is_empty() => m.lines().map(String::from).collect(),
-            _ => Vec::new(),
-        };
         rng::set_global_state(rng_from(self.state.get("rng.global"), "rng.global")?);
         *shuffle = Generator::from_state(rng_from(self.state.get("rng.shuffle"), "rng.shuffle")?);
         Ok(())

@@ -8,6 +8,7 @@ mod checkpoint;
 mod cli;
 mod config;
 mod device;
+mod metrics;
 mod output;
 mod predict;
 mod prepare;

@@ -6,6 +6,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
 use crate::device;
+use crate::metrics::{self, MetricsLog};
 use crate::output::{check_dir, check_parent, create_parent, run_folder, write_file, Created};
 use crate::prepare::{model_metadata, prepare, source_name, Prepared};
 use crate::progress::Progress;
@@ -20,7 +21,7 @@ use backprop::optim::{
 use backprop::rng::Generator;
 use backprop::train::{evaluate, train_epoch_with_hook, Evaluation, StepOptions};
 use backprop::viz::{training_report, GradientMonitor, ReportInput};
-use backprop::{Device, Tensor};
+use backprop::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -124,47 +125,6 @@ fn build_scheduler(s: &Scheduler, opt: &mut dyn Optimizer) -> Result<Option<Box<
             Some(Box::new(CosineAnnealingLR::new(opt, *t_max, *eta_min)?))
         }
     })
-}
-
-/// One epoch's metrics line (JSON).
-fn metrics_line(
-    epoch: usize,
-    loss: f64,
-    lr: f64,
-    evals: &[(&str, &Evaluation)],
-    seconds: f64,
-    device: &Device,
-) -> String {
-    let mut fields = vec![
-        format!("\"epoch\":{epoch}"),
-        format!("\"loss\":{}", json_num(loss)),
-        format!("\"lr\":{}", json_num(lr)),
-    ];
-    for (name, e) in evals {
-        fields.push(format!("\"{name}_loss\":{}", json_num(e.loss)));
-        if let Some(a) = e.accuracy() {
-            fields.push(format!("\"{name}_accuracy\":{}", json_num(a)));
-        }
-        for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
-            if let Some(v) = v {
-                fields.push(format!("\"{name}_{k}\":{}", json_num(v)));
-            }
-        }
-    }
-    fields.push(format!("\"time_s\":{}", json_num(seconds)));
-    fields.push(format!("\"device\":\"{device}\""));
-    format!("{{{}}}", fields.join(","))
-}
-
-/// A JSON number (non-finite values become null, which JSON cannot otherwise express).
-fn json_num(v: f64) -> String {
-    if v.is_finite() {
-        serde_json::Number::from_f64(v)
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "null".into())
-    } else {
-        "null".into()
-    }
 }
 
 pub fn run(args: &TrainArgs) -> Result<Outcome> {
@@ -278,6 +238,12 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         created.keep(&dir.join(checkpoint::FILE));
     }
 
+    let mut log = match &checkpoint {
+        Some(_) => MetricsLog::resume(&dir, state.epoch, &mut created)?,
+        None => MetricsLog::create(&dir, &mut created)?,
+    };
+    let device_label = device.to_string();
+
     let loss = loss_fn(config.train.loss);
     let options = StepOptions {
         clip_grad_norm: config.train.clip_grad_norm,
@@ -328,15 +294,14 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             bail!("training stopped at epoch {epoch}: the loss became {epoch_loss}; {last}; no model was written");
         }
         let evals = evaluate_sets(&mut model, &loss, &data);
-        let named: Vec<(&str, &Evaluation)> = evals.iter().map(|(n, e)| (*n, e)).collect();
-        state.metrics.push(metrics_line(
+        log.record(
             epoch,
             epoch_loss,
             lr,
-            &named,
+            &evals,
             started.elapsed().as_secs_f64(),
-            &device,
-        ));
+            &device_label,
+        )?;
         if let Some(used) = device.memory_used() {
             gpu_memory_peak = Some(gpu_memory_peak.map_or(used, |p| p.max(used)));
         }
@@ -355,6 +320,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         let interrupted = INTERRUPTED.load(Ordering::SeqCst);
         let due = args.checkpoint_every.is_some_and(|n| epoch % n == 0);
         if due || interrupted {
+            // The metrics on disk reach the checkpoint's epoch before it is written.
+            log.flush()?;
+            created.keep(log.path());
             let ck = Checkpoint::capture(
                 &model,
                 optimizer.as_ref(),
@@ -392,26 +360,21 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let meta = model_metadata(&data);
     let weights = safetensors::to_bytes(&model.state_dict(), Some(&meta))?;
     write_file(&dir.join("model.safetensors"), &weights, &mut created)?;
-    let metrics_text: String = state.metrics.iter().map(|l| format!("{l}\n")).collect();
-    write_file(
-        &dir.join("metrics.jsonl"),
-        metrics_text.as_bytes(),
-        &mut created,
-    )?;
+    log.flush()?;
     if let Some(p) = &args.save {
         create_parent(p, &mut created)?;
         write_file(p, &weights, &mut created)?;
     }
     if let Some(p) = &args.metrics {
         create_parent(p, &mut created)?;
-        write_file(p, metrics_text.as_bytes(), &mut created)?;
+        metrics::copy_to(log.path(), p, &mut created)?;
     }
     let report = training_report(
         &mut model,
         &ReportInput {
             title: &source_name(&config.data.train),
             config: &config.to_toml(),
-            metrics: &state.metrics,
+            metrics: &log.history,
             gradients: Some(&monitor),
             loss_fn: &loss,
             train: &data.train,
@@ -543,8 +506,6 @@ pub fn metrics_summary(name: &str, e: &Evaluation, rows: usize) -> String {
 pub struct TrainState {
     /// Epochs completed.
     pub epoch: usize,
-    /// One JSON line per completed epoch.
-    pub metrics: Vec<String>,
     /// Early stopping: the best validation loss so far and epochs since it improved.
     pub best_val: Option<f64>,
     pub bad_epochs: usize,

@@ -437,16 +437,21 @@ fn diverging_loss_stops_and_keeps_the_last_good_checkpoint() {
         lines[0].contains("training stopped at epoch 2") && lines[0].contains("checkpoint"),
         "{err}"
     );
-    // Only the config and the good checkpoint remain; no model, no metrics.
+    // Only the config, the good checkpoint and the metrics up to it remain; no model, and no
+    // --metrics copy (the run did not finish).
     assert_eq!(
         dir.listing(),
         [
             "boom.toml",
             "out",
             "out/checkpoint.safetensors",
-            "out/config.toml"
+            "out/config.toml",
+            "out/metrics.jsonl"
         ]
     );
+    let metrics = std::fs::read_to_string(dir.path("out/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 1, "{metrics}");
+    assert!(metrics.starts_with("{\"epoch\":1,"), "{metrics}");
 }
 
 /// Runs a failing command; checks one non-empty stderr line containing `want` and no new files.

@@ -78,7 +78,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(level: Level, topic: &'static str, message: impl Into<String>) -> Finding {
+    pub(crate) fn new(level: Level, topic: &'static str, message: impl Into<String>) -> Finding {
         Finding {
             level,
             topic,

@@ -23,6 +23,7 @@ mod charts;
 pub mod diagnostics;
 mod graph;
 mod heatmap;
+mod history;
 mod monitor;
 mod report;
 
@@ -32,6 +33,7 @@ pub use charts::{plot_curves, plot_histogram};
 pub use diagnostics::{dead_relu_units, DeadUnits, Finding, Level};
 pub use graph::{graph_dot, render_graph};
 pub use heatmap::{plot_confusion, plot_heatmap};
+pub use history::MetricsHistory;
 pub use monitor::{GradientMonitor, Snapshot};
 pub use report::{training_report, ReportInput};
 

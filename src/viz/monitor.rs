@@ -98,24 +98,60 @@ pub struct GradientMonitor {
     counts: Vec<u32>,
     latest: Vec<Snapshot>,
     latest_epoch: Option<usize>,
+    /// Records go to epochs at least this far apart (doubled each time the history fills).
+    stride: usize,
+    /// The most epochs kept; 0 for the default, [`DEFAULT_EPOCHS`].
+    capacity: usize,
 }
 
+/// How many epochs a monitor keeps by default before it thins its history.
+pub const DEFAULT_EPOCHS: usize = 1024;
+
 impl GradientMonitor {
-    /// An empty monitor.
+    /// An empty monitor, keeping up to [`DEFAULT_EPOCHS`] epochs.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty monitor keeping up to `epochs` recorded epochs (at least 2). When it is full,
+    /// it drops every other recorded epoch and from then on records epochs twice as far apart,
+    /// so its memory is bounded however long the run; a run with fewer epochs keeps them all.
+    pub fn with_capacity(epochs: usize) -> Self {
+        GradientMonitor {
+            capacity: epochs.max(2),
+            ..Self::default()
+        }
     }
 
     /// Records the gradient 2-norm of every named parameter of `model` (at the first record;
     /// the same parameters afterwards). A parameter without a gradient gets a NaN norm (a gap
     /// in the curves). Nothing is copied; see [`snapshot`](GradientMonitor::snapshot) for the
     /// pictures.
+    ///
+    /// Once the history is full (see [`with_capacity`](GradientMonitor::with_capacity)), a
+    /// record for an epoch too close to the last recorded one returns at once.
     pub fn record(&mut self, epoch: usize, model: &dyn Module) {
         if self.names.is_empty() {
             (self.names, self.params) = model.named_parameters().into_iter().unzip();
         }
         let n = self.params.len();
+        if let Some(&last) = self.epochs.last() {
+            if epoch != last && epoch < last + self.stride.max(1) {
+                return;
+            }
+        }
         if self.epochs.last() != Some(&epoch) {
+            let capacity = if self.capacity == 0 {
+                DEFAULT_EPOCHS
+            } else {
+                self.capacity
+            };
+            if self.epochs.len() == capacity {
+                self.thin(n);
+                if epoch < self.epochs.last().map_or(0, |&l| l + self.stride) {
+                    return;
+                }
+            }
             self.epochs.push(epoch);
             self.sums.resize(self.sums.len() + n, 0.0);
             self.counts.resize(self.counts.len() + n, 0);
@@ -127,6 +163,22 @@ impl GradientMonitor {
                 self.counts[at + i] += 1;
             }
         }
+    }
+
+    /// Drops every other recorded epoch (keeping the first) and doubles the stride.
+    fn thin(&mut self, n: usize) {
+        let kept = self.epochs.len().div_ceil(2);
+        for k in 0..kept {
+            self.epochs[k] = self.epochs[2 * k];
+            for i in 0..n {
+                self.sums[k * n + i] = self.sums[2 * k * n + i];
+                self.counts[k * n + i] = self.counts[2 * k * n + i];
+            }
+        }
+        self.epochs.truncate(kept);
+        self.sums.truncate(kept * n);
+        self.counts.truncate(kept * n);
+        self.stride = self.stride.max(1) * 2;
     }
 
     /// Keeps a copy of every parameter of `model` and its gradient as the latest snapshot, the
@@ -385,6 +437,31 @@ mod tests {
         let x = Tensor::from_slice(&[0., 0., 0., 1., 1., 0., 1., 1.], &[4, 2]);
         let y = Tensor::from_slice(&[0., 1., 1., 0.], &[4, 1]);
         (model, x, y)
+    }
+
+    #[test]
+    fn long_runs_keep_a_bounded_evenly_thinned_history() {
+        let (model, x, y) = xor_model();
+        MSELoss::default()
+            .forward(&model.forward(&x), &y)
+            .backward();
+        let mut m = GradientMonitor::with_capacity(16);
+        for epoch in 1..=100_000 {
+            // Several records in an epoch, as a loop over mini-batches makes.
+            m.record(epoch, &model);
+            m.record(epoch, &model);
+            assert!(m.epochs().len() <= 16);
+        }
+        let epochs = m.epochs();
+        assert!(epochs.len() >= 8, "{epochs:?}");
+        assert_eq!(epochs[0], 1);
+        assert!(*epochs.last().unwrap() > 90_000, "{epochs:?}");
+        let gaps: Vec<usize> = epochs.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|&g| g == gaps[0]), "{gaps:?}");
+        // Every kept epoch still averages its two records (equal norms).
+        let norms = m.norms("0.weight").unwrap();
+        assert_eq!(norms.len(), epochs.len());
+        assert!(norms.iter().all(|&v| v == norms[0] && v > 0.0));
     }
 
     /// The xor model after one backward, recorded once as epoch 1.

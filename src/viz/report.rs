@@ -10,6 +10,7 @@ use super::diagnostics::{
     check_dead_units, check_gradients, check_training, dead_relu_units, DeadUnits, Finding, Level,
 };
 use super::heatmap::Confusion;
+use super::history::MetricsHistory;
 use super::monitor::{GradientMonitor, Snapshot};
 use crate::data::Dataset;
 use crate::nn::Module;
@@ -23,9 +24,10 @@ pub struct ReportInput<'a> {
     pub title: &'a str,
     /// The run's configuration, shown verbatim (TOML).
     pub config: &'a str,
-    /// One JSON object per epoch, as `metrics.jsonl`: `epoch`, `loss` (the mean step loss),
-    /// `lr`, and `{set}_loss`, `{set}_accuracy`, `{set}_r2`... for `set` = `val`, `test`.
-    pub metrics: &'a [String],
+    /// The per-epoch numbers, as in `metrics.jsonl`: `epoch`, `loss` (the mean step loss),
+    /// `lr`, `time_s`, and `{set}_loss`, `{set}_accuracy`, `{set}_r2`... for `set` = `val`,
+    /// `test`. A long run's history keeps a sample of its epochs (see [`MetricsHistory`]).
+    pub metrics: &'a MetricsHistory,
     /// Gradient norms and the last gradients, if recorded during training.
     pub gradients: Option<&'a GradientMonitor>,
     /// The training loss function (mean reduction).
@@ -42,53 +44,6 @@ pub struct ReportInput<'a> {
     pub device: &'a str,
     /// The most GPU memory in use during training, in bytes, for a run on a GPU.
     pub gpu_memory_peak: Option<usize>,
-}
-
-/// The metrics lines, parsed: column names and one row of numbers per epoch.
-struct Metrics {
-    keys: Vec<String>,
-    rows: Vec<Vec<f64>>,
-}
-
-impl Metrics {
-    /// Parses flat JSON objects of numbers (`null` and anything else read as NaN). The lines
-    /// are the run's own `metrics.jsonl`, so this small reader is all that is needed.
-    fn parse(lines: &[String]) -> Metrics {
-        let mut m = Metrics {
-            keys: Vec::new(),
-            rows: Vec::new(),
-        };
-        for line in lines {
-            let body = line.trim().trim_start_matches('{').trim_end_matches('}');
-            let mut row = vec![f64::NAN; m.keys.len()];
-            for field in body.split(',') {
-                let Some((k, v)) = field.split_once(':') else {
-                    continue;
-                };
-                let key = k.trim().trim_matches('"').to_string();
-                let value = v.trim().parse::<f64>().unwrap_or(f64::NAN);
-                let i = match m.keys.iter().position(|x| *x == key) {
-                    Some(i) => i,
-                    None => {
-                        m.keys.push(key);
-                        for r in &mut m.rows {
-                            r.push(f64::NAN);
-                        }
-                        row.push(f64::NAN);
-                        m.keys.len() - 1
-                    }
-                };
-                row[i] = value;
-            }
-            m.rows.push(row);
-        }
-        m
-    }
-
-    fn series(&self, key: &str) -> Option<Vec<f64>> {
-        let i = self.keys.iter().position(|k| k == key)?;
-        Some(self.rows.iter().map(|r| r[i]).collect())
-    }
 }
 
 /// "validation" for the metrics prefix "val".
@@ -209,8 +164,8 @@ footer { color: #888; font-size: 12px; margin-top: 40px; }
 /// # Errors
 /// [`Error::Plot`](crate::Error::Plot) if a picture cannot be drawn.
 pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Result<String> {
-    let metrics = Metrics::parse(input.metrics);
-    let n_epochs = metrics.rows.len();
+    let metrics = input.metrics;
+    let n_epochs = metrics.epochs();
     let epochs: Vec<f64> = metrics
         .series("epoch")
         .unwrap_or_else(|| (1..=n_epochs).map(|e| e as f64).collect());
@@ -244,6 +199,7 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
         None => findings.extend(check_gradients(&GradientMonitor::new())),
     }
     findings.extend(check_dead_units(&dead));
+    let findings = cap_per_topic(findings, MAX_FINDINGS_PER_TOPIC);
 
     let mut h = String::with_capacity(1 << 20);
     let _ = write!(
@@ -311,8 +267,7 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
         }
         card(&mut h, fmt_num(e.loss), &format!("{name} loss"));
     }
-    if let Some(t) = metrics.series("time_s") {
-        let total: f64 = t.iter().filter(|v| v.is_finite()).sum();
+    if let Some(total) = metrics.total("time_s") {
         card(&mut h, format!("{total:.1} s"), "training time");
     }
     h.push_str("</div>\n");
@@ -340,12 +295,15 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
 
     // The model.
     h.push_str("<h2 id=\"model\">Model</h2>\n");
-    if let Some(sizes) = mlp_sizes(model) {
-        let chain = sizes
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(" → ");
+    if let Some(sizes) = mlp_sizes(model).filter(|s| s.len() > MAX_DIAGRAM_LAYERS + 1) {
+        let _ = writeln!(
+            h,
+            "<p>Layer sizes {}: {} Linear layers, too many to draw (the diagram is drawn up to {MAX_DIAGRAM_LAYERS}).</p>",
+            esc(&chain_text(&sizes)),
+            sizes.len() - 1
+        );
+    } else if let Some(sizes) = mlp_sizes(model) {
+        let chain = chain_text(&sizes);
         let diagram = MlpDiagram {
             title: format!("Architecture: {chain}"),
             sizes,
@@ -356,10 +314,22 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
             img(&diagram, "architecture diagram")?
         );
     }
-    let _ = writeln!(h, "<pre>{}</pre>", esc(&model.repr()));
+    let _ = writeln!(
+        h,
+        "<pre>{}</pre>",
+        esc(&cut_lines(&model.repr(), MAX_REPR_LINES))
+    );
 
     // Curves.
     h.push_str("<h2 id=\"curves\">Training curves</h2>\n");
+    if metrics.kept() < n_epochs {
+        let _ = writeln!(
+            h,
+            "<p>The curves show {} of the {n_epochs} epochs, evenly spaced (every {}th, and the last); metrics.jsonl holds them all.</p>",
+            metrics.kept(),
+            metrics.stride()
+        );
+    }
     let mut loss_series: Vec<(String, Vec<f64>)> =
         vec![("training (mean step loss)".into(), train_loss.clone())];
     let mut acc_series: Vec<(String, Vec<f64>)> = Vec::new();
@@ -421,7 +391,16 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
     h.push_str("<h2 id=\"gradients\">Gradients</h2>\n");
     match input.gradients.filter(|g| !g.is_empty()) {
         Some(g) => {
-            let (series, xs) = g.norm_series();
+            let (mut series, xs) = g.norm_series();
+            let all = series.len();
+            if all > MAX_NORM_LINES {
+                let keep = spread(all, MAX_NORM_LINES);
+                series = keep.iter().map(|&i| series[i].clone()).collect();
+                let _ = writeln!(
+                    h,
+                    "<p>{MAX_NORM_LINES} of the {all} parameters are shown, evenly spaced from the input to the output.</p>"
+                );
+            }
             let _ = writeln!(
                 h,
                 "<figure>{}<figcaption>The 2-norm of each parameter's gradient, averaged over the steps sampled in each epoch (log scale). \
@@ -497,7 +476,16 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
                 h,
                 "<p>Each parameter's gradient (from {when}, epoch {epoch}) and its values: histograms, then heatmaps (row 0 at the top; biases as one row).</p>"
             );
-            for s in snapshots {
+            let all = snapshots.len();
+            let keep = spread(all, MAX_LAYER_FIGURES);
+            if keep.len() < all {
+                let _ = writeln!(
+                    h,
+                    "<p>{} of the {all} parameters are pictured, evenly spaced from the input to the output; the others are left out to keep this page small.</p>",
+                    keep.len()
+                );
+            }
+            for s in keep.iter().map(|&i| &snapshots[i]) {
                 let _ = writeln!(
                     h,
                     "<h3>{}</h3>\n<figure>{}</figure>\n<figure>{}</figure>",
@@ -538,6 +526,97 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
     Ok(h)
 }
 
+/// How many Linear layers the architecture diagram draws; deeper models get the sizes as text.
+const MAX_DIAGRAM_LAYERS: usize = 32;
+/// How many lines of the model's printout the page shows (the first and last ones).
+const MAX_REPR_LINES: usize = 60;
+/// How many parameters get a line in the gradient-norm chart and table.
+const MAX_NORM_LINES: usize = 24;
+/// How many parameters get histograms and heatmaps.
+const MAX_LAYER_FIGURES: usize = 16;
+/// How many layers' rows the dead-unit table shows.
+const MAX_DEAD_ROWS: usize = 40;
+/// How many findings of one topic (one per layer, for dead units) the diagnostics list.
+const MAX_FINDINGS_PER_TOPIC: usize = 12;
+
+/// `count` indices from `0..n`, evenly spaced, the first and last included (all of them when
+/// `n <= count`).
+fn spread(n: usize, count: usize) -> Vec<usize> {
+    if n <= count {
+        return (0..n).collect();
+    }
+    let mut out: Vec<usize> = (0..count)
+        .map(|k| (k * (n - 1) + (count - 1) / 2) / (count - 1))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// "4 → 8 → 3", or its first and last sizes around "…" for a deep model.
+fn chain_text(sizes: &[usize]) -> String {
+    let part = |s: &[usize]| {
+        s.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
+    if sizes.len() <= 2 * 8 {
+        return part(sizes);
+    }
+    format!(
+        "{} → … ({} more) … → {}",
+        part(&sizes[..8]),
+        sizes.len() - 16,
+        part(&sizes[sizes.len() - 8..])
+    )
+}
+
+/// `text`, or its first and last lines around a line saying how many were left out.
+fn cut_lines(text: &str, max: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= max {
+        return text.to_string();
+    }
+    let half = max / 2;
+    format!(
+        "{}\n  … {} lines left out …\n{}",
+        lines[..half].join("\n"),
+        lines.len() - 2 * half,
+        lines[lines.len() - half..].join("\n")
+    )
+}
+
+/// At most `max` findings per topic (the most serious first), and for a topic cut short one
+/// more line that says how many were left out.
+fn cap_per_topic(findings: Vec<Finding>, max: usize) -> Vec<Finding> {
+    let mut topics: Vec<&'static str> = Vec::new();
+    for f in &findings {
+        if !topics.contains(&f.topic) {
+            topics.push(f.topic);
+        }
+    }
+    let mut out = Vec::new();
+    for topic in topics {
+        let mut of_topic: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.topic == topic)
+            .cloned()
+            .collect();
+        if of_topic.len() > max {
+            let left = of_topic.len() - max;
+            of_topic.sort_by_key(|f| std::cmp::Reverse(f.level));
+            of_topic.truncate(max);
+            of_topic.push(Finding::new(
+                Level::Info,
+                topic,
+                format!("{left} more findings on this topic are left out (one per layer)."),
+            ));
+        }
+        out.extend(of_topic);
+    }
+    out
+}
+
 fn dead_table(h: &mut String, dead: &[DeadUnits]) {
     if dead.is_empty() {
         return;
@@ -545,7 +624,16 @@ fn dead_table(h: &mut String, dead: &[DeadUnits]) {
     h.push_str(
         "<h3>ReLU units on the training set</h3>\n<table><tr><th>layer</th><th>units</th><th>never fire</th><th>share</th></tr>\n",
     );
-    for d in dead {
+    let keep = spread(dead.len(), MAX_DEAD_ROWS);
+    if keep.len() < dead.len() {
+        let _ = writeln!(
+            h,
+            "<caption>{} of {} ReLU layers, evenly spaced</caption>",
+            keep.len(),
+            dead.len()
+        );
+    }
+    for d in keep.iter().map(|&i| &dead[i]) {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
@@ -573,19 +661,26 @@ mod tests {
     }
 
     #[test]
-    fn metrics_lines_are_read_as_columns() {
-        let lines = vec![
-            r#"{"epoch":1,"loss":0.5,"lr":0.01,"val_loss":null,"time_s":0.1}"#.to_string(),
-            r#"{"epoch":2,"loss":0.25,"lr":0.01,"val_loss":0.3,"val_accuracy":0.9,"time_s":0.1}"#
-                .to_string(),
-        ];
-        let m = Metrics::parse(&lines);
-        assert_eq!(m.series("loss").unwrap(), vec![0.5, 0.25]);
-        let v = m.series("val_loss").unwrap();
-        assert!(v[0].is_nan() && v[1] == 0.3);
-        let a = m.series("val_accuracy").unwrap();
-        assert!(a[0].is_nan() && a[1] == 0.9);
-        assert!(m.series("nope").is_none());
+    fn spread_keeps_the_ends_and_spaces_evenly() {
+        assert_eq!(spread(3, 5), vec![0, 1, 2]);
+        assert_eq!(spread(11, 3), vec![0, 5, 10]);
+        let s = spread(2004, 16);
+        assert_eq!((s.len(), s[0], s[15]), (16, 0, 2003));
+        assert!(s.windows(2).all(|w| w[1] > w[0]));
+    }
+
+    #[test]
+    fn long_texts_are_cut_in_the_middle() {
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let cut = cut_lines(&text, 10);
+        assert!(cut.starts_with("line 0\n") && cut.ends_with("line 99"));
+        assert!(cut.contains("… 90 lines left out …"));
+        assert_eq!(cut_lines("a\nb", 10), "a\nb");
+        let sizes: Vec<usize> = (0..30).collect();
+        assert_eq!(
+            chain_text(&sizes),
+            "0 → 1 → 2 → 3 → 4 → 5 → 6 → 7 → … (14 more) … → 22 → 23 → 24 → 25 → 26 → 27 → 28 → 29"
+        );
     }
 
     #[test]
@@ -613,7 +708,7 @@ mod tests {
         let loader = DataLoader::new(&data, 32, true);
         let mut g = Generator::new(1);
         let mut monitor = GradientMonitor::new();
-        let mut lines = Vec::new();
+        let mut history = MetricsHistory::new();
         for epoch in 1..=4 {
             let l = train_epoch_with_hook(
                 &model,
@@ -629,7 +724,7 @@ mod tests {
                     }
                 },
             );
-            lines.push(format!("{{\"epoch\":{epoch},\"loss\":{l},\"lr\":0.02}}"));
+            history.push(&[("epoch", epoch as f64), ("loss", l), ("lr", 0.02)]);
         }
         assert_eq!(monitor.epochs(), vec![1, 2, 3, 4]);
         let html = training_report(
@@ -637,7 +732,7 @@ mod tests {
             &ReportInput {
                 title: "iris <test>",
                 config: "[model]\nlayers = [4, 8, 3]",
-                metrics: &lines,
+                metrics: &history,
                 gradients: Some(&monitor),
                 loss_fn: &loss,
                 train: &data,

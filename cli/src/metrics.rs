@@ -1,0 +1,239 @@
+//! `metrics.jsonl`: one JSON line per epoch, written into the run folder as training goes (not
+//! kept in memory: a run of 10⁶ epochs holds as much as a run of ten), with a bounded sample
+//! kept for the report's curves.
+
+use crate::output::Created;
+use anyhow::{Context, Result};
+use backprop::train::Evaluation;
+use backprop::viz::MetricsHistory;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The metrics file's name inside a run folder.
+pub const FILE: &str = "metrics.jsonl";
+
+/// The run folder's metrics file, open for appending, and the history the report draws.
+pub struct MetricsLog {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// The line being built (reused: formatting an epoch allocates nothing).
+    line: String,
+    /// The fields of the epoch being recorded (reused).
+    fields: Vec<(&'static str, f64)>,
+    /// What the report's curves draw.
+    pub history: MetricsHistory,
+}
+
+impl MetricsLog {
+    /// Starts `dir/metrics.jsonl` for a new run.
+    pub fn create(dir: &Path, created: &mut Created) -> Result<MetricsLog> {
+        let path = dir.join(FILE);
+        let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        created.add(&path);
+        Ok(MetricsLog::new(path, file, MetricsHistory::new()))
+    }
+
+    /// Continues `dir/metrics.jsonl` after a checkpoint of `epochs` epochs: its lines up to
+    /// that epoch are kept (lines written after the checkpoint, by a run that then stopped, are
+    /// dropped: those epochs are trained again) and read back into the history.
+    pub fn resume(dir: &Path, epochs: usize, created: &mut Created) -> Result<MetricsLog> {
+        let path = dir.join(FILE);
+        let mut history = MetricsHistory::new();
+        let mut kept: u64 = 0;
+        if let Ok(file) = File::open(&path) {
+            for line in BufReader::new(file).lines() {
+                let line = line.with_context(|| format!("reading {}", path.display()))?;
+                if history.epochs() == epochs {
+                    break;
+                }
+                if history.push_json_line(&line) {
+                    kept += line.len() as u64 + 1;
+                }
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.set_len(kept)
+            .with_context(|| format!("writing {}", path.display()))?;
+        created.keep(&path);
+        Ok(MetricsLog::new(path, file, history))
+    }
+
+    fn new(path: PathBuf, file: File, history: MetricsHistory) -> MetricsLog {
+        MetricsLog {
+            path,
+            out: BufWriter::with_capacity(1 << 16, file),
+            line: String::with_capacity(256),
+            fields: Vec::with_capacity(16),
+            history,
+        }
+    }
+
+    /// Where the lines go.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records one epoch: appends its line (buffered; see [`flush`](MetricsLog::flush)) and
+    /// adds it to the history.
+    pub fn record(
+        &mut self,
+        epoch: usize,
+        loss: f64,
+        lr: f64,
+        evals: &[(&'static str, Evaluation)],
+        seconds: f64,
+        device: &str,
+    ) -> Result<()> {
+        self.fields.clear();
+        self.fields
+            .extend([("epoch", epoch as f64), ("loss", loss), ("lr", lr)]);
+        for (set, e) in evals {
+            self.fields.push((key(set, "loss"), e.loss));
+            if let Some(a) = e.accuracy() {
+                self.fields.push((key(set, "accuracy"), a));
+            }
+            for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
+                if let Some(v) = v {
+                    self.fields.push((key(set, k), v));
+                }
+            }
+        }
+        self.fields.push(("time_s", seconds));
+        self.line.clear();
+        self.line.push('{');
+        for (i, &(k, v)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                self.line.push(',');
+            }
+            self.line.push('"');
+            self.line.push_str(k);
+            self.line.push_str("\":");
+            if k == "epoch" {
+                self.line.push_str(itoa::Buffer::new().format(epoch));
+            } else {
+                push_number(&mut self.line, v);
+            }
+        }
+        self.line.push_str(",\"device\":\"");
+        self.line.push_str(device);
+        self.line.push_str("\"}\n");
+        self.out
+            .write_all(self.line.as_bytes())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        self.history.push(&self.fields);
+        Ok(())
+    }
+
+    /// Writes the buffered lines to the file (before a checkpoint, and at the end).
+    pub fn flush(&mut self) -> Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// `"{set}_{metric}"` for the sets and metrics an epoch records, without allocating.
+fn key(set: &str, metric: &str) -> &'static str {
+    match (set, metric) {
+        ("val", "loss") => "val_loss",
+        ("val", "accuracy") => "val_accuracy",
+        ("val", "mse") => "val_mse",
+        ("val", "mae") => "val_mae",
+        ("val", "r2") => "val_r2",
+        ("test", "loss") => "test_loss",
+        ("test", "accuracy") => "test_accuracy",
+        ("test", "mse") => "test_mse",
+        ("test", "mae") => "test_mae",
+        ("test", "r2") => "test_r2",
+        _ => unreachable!("no metric {set}_{metric}"),
+    }
+}
+
+/// A JSON number: the shortest text that reads back as `v`; `null` for a non-finite value,
+/// which JSON cannot express.
+fn push_number(out: &mut String, v: f64) {
+    if v.is_finite() {
+        out.push_str(zmij::Buffer::new().format_finite(v));
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// Copies the finished metrics file to `--metrics PATH` (through a temporary file and a
+/// rename, streamed: the file may be large).
+pub fn copy_to(from: &Path, to: &Path, created: &mut Created) -> Result<()> {
+    let existed = to.exists();
+    backprop::data::write_atomically(to, |w| {
+        let mut src = File::open(from)?;
+        std::io::copy(&mut src, w).map(|_| ())
+    })?;
+    if !existed {
+        created.add(to);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("backprop-metrics-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn lines_are_json_and_resume_drops_epochs_after_the_checkpoint() {
+        let dir = temp("resume");
+        let mut created = Created::default();
+        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        for epoch in 1..=5 {
+            let loss = if epoch == 3 {
+                f64::NAN
+            } else {
+                1.0 / epoch as f64
+            };
+            log.record(epoch, loss, 1e-3, &[], 0.5, "cpu").unwrap();
+        }
+        log.flush().unwrap();
+        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(
+            lines[0],
+            r#"{"epoch":1,"loss":1.0,"lr":0.001,"time_s":0.5,"device":"cpu"}"#
+        );
+        for l in &lines {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(v["epoch"].is_u64());
+        }
+        assert!(lines[2].contains("\"loss\":null"));
+        assert_eq!(log.history.total("time_s"), Some(2.5));
+        drop(log);
+
+        let mut log = MetricsLog::resume(&dir, 2, &mut created).unwrap();
+        assert_eq!(log.history.epochs(), 2);
+        log.record(3, 0.3, 1e-3, &[], 0.5, "cpu").unwrap();
+        log.flush().unwrap();
+        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+        let epochs: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(epochs, vec![1, 2, 3]);
+        created.keep_all();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
