@@ -51,7 +51,7 @@ impl Default for MetricsHistory {
 }
 
 impl MetricsHistory {
-    /// An empty history keeping up to [`DEFAULT_CAPACITY`] epochs.
+    /// An empty history keeping up to `DEFAULT_CAPACITY` epochs.
     pub fn new() -> Self {
         Self::with_capacity(DEFAULT_CAPACITY)
     }

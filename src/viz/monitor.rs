@@ -100,7 +100,7 @@ pub struct GradientMonitor {
     latest_epoch: Option<usize>,
     /// Records go to epochs at least this far apart (doubled each time the history fills).
     stride: usize,
-    /// The most epochs kept; 0 for the default, [`DEFAULT_EPOCHS`].
+    /// The most epochs kept; 0 for the default, `DEFAULT_EPOCHS`.
     capacity: usize,
 }
 
@@ -108,7 +108,7 @@ pub struct GradientMonitor {
 pub const DEFAULT_EPOCHS: usize = 1024;
 
 impl GradientMonitor {
-    /// An empty monitor, keeping up to [`DEFAULT_EPOCHS`] epochs.
+    /// An empty monitor, keeping up to `DEFAULT_EPOCHS` epochs.
     pub fn new() -> Self {
         Self::default()
     }

@@ -275,6 +275,96 @@ fn gemm_on(
     crate::runtime::for_each_part(parts, threads, run);
 }
 
+/// Rows a small product works on at once: independent chains for the pipeline when a row is
+/// short (one column, say), without changing any element's sum.
+const SMALL_ROWS: usize = 8;
+
+/// [`gemm_block`] for a small output (fewer than two rows or columns, or at most 256
+/// elements): each element is one fused multiply-add chain over `k`, in order, from the
+/// destination (`accumulate`) or from 0, as the crate's general kernels sum. The crate's own
+/// kernels for such outputs sum in an order that depends on the CPU's vector width (a
+/// tutorial-size network trained to other numbers on a CPU with AVX-512 than on one with AVX2
+/// only) and allocate on each call; here every CPU gets the same bits (`mul_add` is exactly
+/// rounded everywhere) and nothing is allocated.
+///
+/// # Safety
+/// As [`gemm_block`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn small_product(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+) {
+    #[inline(always)]
+    unsafe fn kernel(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: *mut f32,
+        dst_rs: usize,
+        a: MatRef<'_>,
+        b: MatRef<'_>,
+        accumulate: bool,
+    ) {
+        for i0 in (0..m).step_by(SMALL_ROWS) {
+            let rows = i0..(i0 + SMALL_ROWS).min(m);
+            if !accumulate {
+                for i in rows.clone() {
+                    // SAFETY: row `i` of the destination (caller's contract).
+                    unsafe { std::slice::from_raw_parts_mut(dst.add(i * dst_rs), n) }.fill(0.0);
+                }
+            }
+            for p in 0..k {
+                for i in rows.clone() {
+                    let aip = a.data[i * a.rs + p * a.cs];
+                    // SAFETY: as above.
+                    let c = unsafe { std::slice::from_raw_parts_mut(dst.add(i * dst_rs), n) };
+                    if b.cs == 1 {
+                        let row = &b.data[p * b.rs..p * b.rs + n];
+                        for (c, &bv) in c.iter_mut().zip(row) {
+                            *c = aip.mul_add(bv, *c);
+                        }
+                    } else {
+                        for (j, c) in c.iter_mut().enumerate() {
+                            *c = aip.mul_add(b.data[p * b.rs + j * b.cs], *c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn with_fma(
+            m: usize,
+            n: usize,
+            k: usize,
+            dst: *mut f32,
+            dst_rs: usize,
+            a: MatRef<'_>,
+            b: MatRef<'_>,
+            accumulate: bool,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { kernel(m, n, k, dst, dst_rs, a, b, accumulate) }
+        }
+        if std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has the features; the rest is the caller's contract.
+            return unsafe { with_fma(m, n, k, dst, dst_rs, a, b, accumulate) };
+        }
+    }
+    // Without hardware FMA `mul_add` is computed in software: slower, the same bits.
+    // SAFETY: the caller's contract.
+    unsafe { kernel(m, n, k, dst, dst_rs, a, b, accumulate) }
+}
+
 /// A raw destination pointer that may cross threads (the blocks written are disjoint).
 #[derive(Clone, Copy)]
 struct SendPtr(*mut f32);
@@ -298,6 +388,11 @@ unsafe fn gemm_block(
     b: MatRef<'_>,
     accumulate: bool,
 ) {
+    if !(m >= 2 && n >= 2 && m * n > 256) {
+        // SAFETY: the caller's contract.
+        unsafe { small_product(m, n, k, dst, dst_rs, a, b, accumulate) };
+        return;
+    }
     gemm::gemm(
         m,
         n,
@@ -324,6 +419,55 @@ unsafe fn gemm_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_product_is_one_fused_chain_per_element_in_order() {
+        // Small outputs (our kernel) and general ones (the crate's, cut by K_PIECE) alike, so a
+        // run gives the same bits on every CPU with FMA. Bit-exact against: c = fma(a[i,k-1], b[k-1,j], ... fma(a[i,0], b[0,j], c0)).
+        let mut seed = 7u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for &(m, n, k) in &[
+            (1, 300, 37),
+            (300, 1, 37),
+            (4, 4, 2),
+            (16, 16, 700),
+            (3, 5, 1),
+        ] {
+            for (ta, tb, acc) in [
+                (false, false, false),
+                (true, false, true),
+                (false, true, true),
+            ] {
+                let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
+                let c0: Vec<f32> = (0..m * n).map(|_| next()).collect();
+                let (am, bm) = (
+                    MatRef::new(&a, if ta { m } else { k }, ta),
+                    MatRef::new(&b, if tb { k } else { n }, tb),
+                );
+                let mut dst = c0.clone();
+                gemm(m, n, k, &mut dst, am, bm, acc);
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut want = if acc { c0[i * n + j] } else { 0.0 };
+                        for p in 0..k {
+                            let x = am.data[i * am.rs + p * am.cs];
+                            let y = bm.data[p * bm.rs + j * bm.cs];
+                            want = x.mul_add(y, want);
+                        }
+                        assert_eq!(
+                            dst[i * n + j].to_bits(),
+                            want.to_bits(),
+                            "{m}×{n}×{k} at {i},{j}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn gemm_with_transposed_operands() {
