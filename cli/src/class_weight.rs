@@ -32,9 +32,14 @@ pub fn resolve(spec: &ClassWeight, names: &[String], labels: &[f32]) -> Result<V
                     Some(c) => w[c] = *v as f32,
                     None => {
                         let known: Vec<&str> = names.iter().map(String::as_str).collect();
+                        // A close name is suggested; a close number ("7" for "1") is no hint.
+                        let hint = if name.chars().any(char::is_alphabetic) {
+                            suggestion(name, &known)
+                        } else {
+                            String::new()
+                        };
                         bail!(
-                            "[train] class_weight: no class \"{name}\"{}; the classes are {}",
-                            suggestion(name, &known),
+                            "[train] class_weight: no class \"{name}\"{hint}; the classes are {}",
                             known.join(", ")
                         );
                     }
