@@ -85,8 +85,8 @@ mod tests {
 
     #[test]
     fn balanced_is_scikit_learns() {
-        // compute_class_weight("balanced", classes=[0, 1, 2], y=[0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2])
-        // → [1.0, 2.0, 0.6667]: 12 / (3 · count).
+        // scikit-learn 1.9.1: compute_class_weight("balanced", classes=[0, 1, 2],
+        // y=[0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2]) → [1.0, 2.0, 0.6667]: 12 / (3 · count).
         let y = [0., 0., 0., 0., 1., 1., 2., 2., 2., 2., 2., 2.];
         let w = resolve(&ClassWeight::Balanced, &class_names(3), &y).unwrap();
         assert_eq!(w, vec![1.0, 2.0, 12.0 / 18.0]);

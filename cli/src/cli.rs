@@ -67,9 +67,11 @@ pub enum Command {
     /// Train an MLP (with no --config: the default classifier on the embedded digits dataset).
     #[command(
         after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
-Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder\n\
-(--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and\n\
-validation/test metrics when there is such data."
+Writes model.safetensors (PyTorch's parameter names), config.toml, metrics.jsonl and report.html\n\
+(unless --no-report) into the run folder (--out DIR, or runs/<name>-<time>). --metrics writes one\n\
+JSON object per epoch: epoch, loss, lr, and validation/test metrics when there is such data\n\
+(val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a\n\
+regressor's val_mse, val_mae, val_r2; the same with test_)."
     )]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).

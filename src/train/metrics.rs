@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(e.accuracy(), None);
     }
 
-    /// scikit-learn 1.5, `roc_auc_score(y, s)`:
+    /// scikit-learn 1.9.1, `roc_auc_score(y, s)`:
     /// `y = [0, 0, 1, 1]`, `s = [0.1, 0.4, 0.35, 0.8]` → 0.75;
     /// `y = [1, 0, 1, 0, 1, 0]`, `s = [0.5, 0.5, 0.9, 0.1, 0.5, 0.5]` → 0.7777... (7/9; the
     /// ties at 0.5 count one half: 2 positives × 2 negatives tied, out of 9 pairs).
@@ -312,7 +312,8 @@ mod tests {
         assert_eq!(cm.counts, vec![vec![1, 1], vec![2, 1]]);
         assert_eq!((cm.precision(1), cm.recall(1)), (0.5, 1.0 / 3.0));
         assert!((cm.f1(1) - 0.4).abs() < 1e-12);
-        // Ranks of the logits: negatives at ranks 1 and 4; positives 2, 3 and 5: 4/6 pairs.
+        // Ranks of the logits: negatives at ranks 1 and 4; positives 2, 3 and 5: 4/6 pairs
+        // (scikit-learn 1.9.1: `roc_auc_score([0, 1, 0, 1, 1], [-2, -0.5, 0.5, 2, 0])` = 0.6667).
         assert!((e.auc.unwrap() - 4.0 / 6.0).abs() < 1e-12);
         let names: Vec<&str> = e.scalars().iter().map(|(k, _)| *k).collect();
         assert_eq!(names, ["accuracy", "precision", "recall", "f1", "auc"]);
