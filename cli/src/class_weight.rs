@@ -112,4 +112,39 @@ mod tests {
         );
         assert_eq!(pos_weight(&[0.5, 2.0]), 4.0);
     }
+
+    /// The binary loss's per-row weight `1 + (pw − 1)·y` is PyTorch's `pos_weight` for 0/1
+    /// labels (the library's `pos_weight` is checked against PyTorch), value and gradient.
+    #[test]
+    fn binary_weights_are_pos_weight() {
+        use crate::config::Loss;
+        use backprop::nn::{binary_cross_entropy_with_logits, Reduction};
+        use backprop::Tensor;
+        let y = Tensor::from_slice(&[0.0, 1.0, 1.0, 0.0, 1.0], &[5]);
+        let logits = [-1.5f32, 0.3, 2.0, 0.7, -0.2];
+        let x1 = Tensor::from_slice(&logits, &[5, 1]).set_requires_grad(true);
+        let ours = crate::train::loss_fn(Loss::BceWithLogits, Some(&[0.5, 2.0]));
+        let a = ours(&x1, &y);
+        a.backward();
+        let x2 = Tensor::from_slice(&logits, &[5, 1]).set_requires_grad(true);
+        let pw = Tensor::from_slice(&[4.0], &[1]);
+        let b = binary_cross_entropy_with_logits(
+            &x2,
+            &y.reshape(&[5, 1]),
+            None,
+            Reduction::Mean,
+            Some(&pw),
+        );
+        b.backward();
+        assert!(
+            (a.item() - b.item()).abs() < 1e-6,
+            "{} vs {}",
+            a.item(),
+            b.item()
+        );
+        let (ga, gb) = (x1.grad().unwrap().to_vec(), x2.grad().unwrap().to_vec());
+        for (u, v) in ga.iter().zip(&gb) {
+            assert!((u - v).abs() < 1e-6, "{ga:?} vs {gb:?}");
+        }
+    }
 }

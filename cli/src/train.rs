@@ -319,8 +319,13 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let mut last_checkpoint: Option<usize> = checkpoint.as_ref().map(|_| state.epoch);
     // Gradient norms for report.html, from about five evenly spaced steps per epoch.
     let mut monitor = GradientMonitor::new();
-    // Lines for the report about how the run ended.
+    // Lines for the report: what the run is, and how it ended.
     let mut notes: Vec<String> = Vec::new();
+    if let Some(t) = threshold {
+        notes.push(format!(
+            "A binary classifier: one output, a logit; a row is class 1 when sigmoid(output) > {t} (decision_threshold)."
+        ));
+    }
     let record_every = (loader.len() / 5).max(1);
     while state.epoch < epochs {
         let started = Instant::now();

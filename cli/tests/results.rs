@@ -187,6 +187,7 @@ fn binary_classifier_on_one_logit_reports_classification_metrics() {
         "test accuracy",
         "test ROC AUC",
         "Confusion matrix (test set)",
+        "class 1 when sigmoid(output) &gt; 0.5",
     ] {
         assert!(report.contains(want), "{want}");
     }
