@@ -1017,10 +1017,12 @@ impl Field {
     /// finite number > 0.
     fn class_weight(self) -> Result<Option<ClassWeight>> {
         let label = self.label;
+        // Weights are float32 in the loss: they must stay finite and non-zero there.
+        let fits = |f: f64| f > 0.0 && (f as f32).is_finite() && (f as f32) > 0.0;
         let weight = |what: String, v: Value| -> Result<f64> {
             match v {
-                Value::Float(f) if f.is_finite() && f > 0.0 => Ok(f),
-                Value::Integer(n) if n > 0 => Ok(n as f64),
+                Value::Float(f) if fits(f) => Ok(f),
+                Value::Integer(n) if fits(n as f64) => Ok(n as f64),
                 v => bail!("{label}: {what} must be a finite number > 0, got {v}"),
             }
         };
@@ -1648,6 +1650,8 @@ mod tests {
         for (v, want) in [
             ("[1.0, 2.0]", "2 weights for 3 classes"),
             ("[1.0, -2.0, 1.0]", "item 1 must be a finite number > 0"),
+            ("[1.0, 1e300, 1.0]", "item 1 must be a finite number > 0"),
+            ("[1e-300, 1.0, 1.0]", "item 0 must be a finite number > 0"),
             ("\"balance\"", "expected \"balanced\", a list of weights"),
             ("{ a = \"x\" }", "class \"a\" must be a finite number > 0"),
         ] {
