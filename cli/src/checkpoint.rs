@@ -65,6 +65,16 @@ impl Checkpoint {
             "early_stopping.bad_epochs",
             StateTensor::i64_scalar(train.bad_epochs as i64),
         );
+        if let Some(epoch) = train.best_epoch {
+            state.insert(
+                "early_stopping.best_epoch",
+                StateTensor::i64_scalar(epoch as i64),
+            );
+        }
+        // restore_best's copy of the best epoch's weights (model-sized).
+        if let Some(best) = &train.best_state {
+            state.extend_prefixed("early_stopping.model.", best.clone());
+        }
         // The metrics are in the run folder's metrics.jsonl, not here: a checkpoint's size
         // depends on the model, not on the number of epochs.
         Checkpoint {
@@ -114,6 +124,13 @@ impl Checkpoint {
             .get("early_stopping.bad_epochs")
             .and_then(|e| e.scalar_value())
             .unwrap_or(0.0) as usize;
+        train.best_epoch = self
+            .state
+            .get("early_stopping.best_epoch")
+            .and_then(|e| e.scalar_value())
+            .map(|e| e as usize);
+        let best = self.state.with_prefix("early_stopping.model.");
+        train.best_state = (!best.is_empty()).then_some(best);
         rng::set_global_state(rng_from(self.state.get("rng.global"), "rng.global")?);
         *shuffle = Generator::from_state(rng_from(self.state.get("rng.shuffle"), "rng.shuffle")?);
         Ok(())

@@ -29,9 +29,15 @@ A config (TOML):
   standardize = true           # default; features scaled by the training set's mean and std
   [train]
   loss = \"cross_entropy\"       # mse cross_entropy bce_with_logits l1 smooth_l1
-  optimizer = \"adam\"           # sgd adam adamw rmsprop (lr momentum nesterov dampening weight_decay betas eps alpha amsgrad centered)
+  optimizer = \"adam\"           # sgd adam adamw rmsprop; lr weight_decay for all, and only the optimizer's own:
+                               #   sgd: momentum nesterov dampening; adam/adamw: betas eps amsgrad; rmsprop: alpha eps momentum centered
   lr = 0.01                    # default 0.01 (sgd: 0.1); the rest default to PyTorch's
-  scheduler = \"none\"           # none step multistep exponential cosine (step_size milestones gamma t_max eta_min)
+  scheduler = \"none\"           # none step multistep exponential cosine plateau, and only its own keys:
+                               #   step: step_size gamma; multistep: milestones gamma; exponential: gamma; cosine: t_max eta_min
+                               #   plateau (ReduceLROnPlateau on the validation loss; needs validation):
+                               #   factor patience threshold threshold_mode cooldown min_lr (PyTorch's defaults)
+  # class_weight = \"balanced\"  # cross_entropy, bce_with_logits: \"balanced\", [w0, w1, ...] or { \"0\" = 1.0, \"1\" = 4.0 }
+  # decision_threshold = 0.5   # bce_with_logits with one output (a binary classifier): class 1 when sigmoid(logit) > this
   epochs = 100                 # default 100
   batch_size = 16              # default 32; 0 = full batch
   shuffle = true
@@ -39,6 +45,8 @@ A config (TOML):
   clip_grad_norm = 1.0         # optional
   l1 = 0.0                     # adds l1 * sum(abs(w)) over all parameters to each step's loss (and to the reported loss)
   early_stopping = 10          # optional: patience in epochs on the validation loss (needs validation); true = 10
+  restore_best = true          # default; end with the best validation epoch's weights (else the last epoch's)
+  min_delta = 0.0              # an improvement must lower the best validation loss by more than this
 
 Relative paths in a config resolve against the config file's folder.";
 
@@ -59,9 +67,11 @@ pub enum Command {
     /// Train an MLP (with no --config: the default classifier on the embedded digits dataset).
     #[command(
         after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
-Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder\n\
-(--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and\n\
-validation/test metrics when there is such data."
+Writes model.safetensors (PyTorch's parameter names), config.toml, metrics.jsonl and report.html\n\
+(unless --no-report) into the run folder (--out DIR, or runs/<name>-<time>). --metrics writes one\n\
+JSON object per epoch: epoch, loss, lr, and validation/test metrics when there is such data\n\
+(val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a\n\
+regressor's val_mse, val_mae, val_r2; the same with test_)."
     )]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
@@ -117,6 +127,9 @@ pub struct TrainArgs {
     /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
+    /// Write no report.html (and spend no time making it).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,10 @@ use toml::Value;
 pub const DEFAULT_PATIENCE: usize = 10;
 
 pub use backprop::nn::{Activation, InitScheme as Init};
+pub use backprop::optim::ThresholdMode;
+
+/// A binary classifier's default decision threshold on the probability (`decision_threshold`).
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Loss {
@@ -40,10 +44,41 @@ pub enum OptimizerKind {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scheduler {
     None,
-    Step { step_size: usize, gamma: f64 },
-    MultiStep { milestones: Vec<usize>, gamma: f64 },
-    Exponential { gamma: f64 },
-    Cosine { t_max: usize, eta_min: f64 },
+    Step {
+        step_size: usize,
+        gamma: f64,
+    },
+    MultiStep {
+        milestones: Vec<usize>,
+        gamma: f64,
+    },
+    Exponential {
+        gamma: f64,
+    },
+    Cosine {
+        t_max: usize,
+        eta_min: f64,
+    },
+    /// ReduceLROnPlateau on the validation loss (mode "min"), with PyTorch's keys.
+    Plateau {
+        factor: f64,
+        patience: usize,
+        threshold: f64,
+        threshold_mode: ThresholdMode,
+        cooldown: usize,
+        min_lr: f64,
+    },
+}
+
+/// Class weights for the loss (`class_weight`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClassWeight {
+    /// scikit-learn's "balanced": `n_samples / (n_classes · count_c)` on the training split.
+    Balanced,
+    /// One weight per class, in class order.
+    List(Vec<f64>),
+    /// Weights by class name; a class not named weighs 1 (as scikit-learn's dict).
+    ByName(Vec<(String, f64)>),
 }
 
 /// Where a dataset comes from.
@@ -104,6 +139,13 @@ pub struct TrainConfig {
     pub shuffle: bool,
     pub drop_last: bool,
     pub early_stopping: Option<usize>,
+    /// Early stopping: end with the best epoch's weights (default true).
+    pub restore_best: bool,
+    /// Early stopping: an improvement must lower the best validation loss by more than this.
+    pub min_delta: f64,
+    /// A binary classifier's threshold on the probability (unset: [`DEFAULT_THRESHOLD`]).
+    pub decision_threshold: Option<f64>,
+    pub class_weight: Option<ClassWeight>,
 }
 
 /// A whole, validated config.
@@ -217,7 +259,50 @@ impl Config {
         if self.train.loss == Loss::BceWithLogits && out < 1 {
             bail!("[model] layers: the last size must be at least 1");
         }
+        if self.train.decision_threshold.is_some() && !self.is_binary() {
+            bail!("[train] decision_threshold: only a binary classifier (bce_with_logits with one output) takes a decision threshold; [model] layers ends with {out} outputs");
+        }
+        if let (Some(ClassWeight::List(w)), Some(k)) = (&self.train.class_weight, self.n_classes())
+        {
+            if w.len() != k {
+                bail!(
+                    "[train] class_weight: {} weights for {k} classes (one per class, in class order)",
+                    w.len()
+                );
+            }
+        }
+        if matches!(self.train.scheduler, Scheduler::Plateau { .. })
+            && self.data.validation.is_none()
+        {
+            bail!("[train] scheduler: \"plateau\" watches the validation loss and needs validation data ([data] validation = 0.1 or a file)");
+        }
+        if self.train.class_weight.is_some() && self.n_classes().is_none() {
+            bail!("[train] class_weight: bce_with_logits takes class weights with one output (a binary classifier); [model] layers ends with {out} outputs");
+        }
         Ok(())
+    }
+
+    /// A binary classifier: `bce_with_logits` on one output (a logit; the probability of class
+    /// 1 is its sigmoid).
+    pub fn is_binary(&self) -> bool {
+        self.train.loss == Loss::BceWithLogits && self.model.layers.last() == Some(&1)
+    }
+
+    /// The number of classes of a classifier: the outputs for `cross_entropy`, 2 for a binary
+    /// classifier ([`Config::is_binary`]); `None` for a regressor.
+    pub fn n_classes(&self) -> Option<usize> {
+        if self.is_binary() {
+            Some(2)
+        } else if self.train.loss.is_classification() {
+            self.model.layers.last().copied()
+        } else {
+            None
+        }
+    }
+
+    /// A binary classifier's decision threshold on the probability.
+    pub fn threshold(&self) -> f64 {
+        self.train.decision_threshold.unwrap_or(DEFAULT_THRESHOLD)
     }
 
     /// The config as TOML, with every path absolute and every default spelled out, so a copy
@@ -301,6 +386,142 @@ struct RawTrain {
     shuffle: Option<Value>,
     drop_last: Option<Value>,
     early_stopping: Option<Value>,
+    restore_best: Option<Value>,
+    min_delta: Option<Value>,
+    decision_threshold: Option<Value>,
+    class_weight: Option<Value>,
+    factor: Option<Value>,
+    patience: Option<Value>,
+    threshold: Option<Value>,
+    threshold_mode: Option<Value>,
+    cooldown: Option<Value>,
+    min_lr: Option<Value>,
+}
+
+impl RawTrain {
+    /// The keys given, by name (before validation takes the values).
+    fn given(&self) -> Vec<&'static str> {
+        let keys = [
+            ("momentum", self.momentum.is_some()),
+            ("dampening", self.dampening.is_some()),
+            ("nesterov", self.nesterov.is_some()),
+            ("betas", self.betas.is_some()),
+            ("amsgrad", self.amsgrad.is_some()),
+            ("eps", self.eps.is_some()),
+            ("alpha", self.alpha.is_some()),
+            ("centered", self.centered.is_some()),
+            ("step_size", self.step_size.is_some()),
+            ("milestones", self.milestones.is_some()),
+            ("gamma", self.gamma.is_some()),
+            ("t_max", self.t_max.is_some()),
+            ("eta_min", self.eta_min.is_some()),
+            ("factor", self.factor.is_some()),
+            ("patience", self.patience.is_some()),
+            ("threshold", self.threshold.is_some()),
+            ("threshold_mode", self.threshold_mode.is_some()),
+            ("cooldown", self.cooldown.is_some()),
+            ("min_lr", self.min_lr.is_some()),
+            ("class_weight", self.class_weight.is_some()),
+            ("decision_threshold", self.decision_threshold.is_some()),
+            ("restore_best", self.restore_best.is_some()),
+            ("min_delta", self.min_delta.is_some()),
+        ];
+        keys.into_iter()
+            .filter(|(_, g)| *g)
+            .map(|(k, _)| k)
+            .collect()
+    }
+}
+
+/// Keys that only some optimizers take, with the optimizers that do.
+const OPTIMIZER_KEYS: [(&str, &[OptimizerKind]); 8] = {
+    use OptimizerKind::*;
+    [
+        ("momentum", &[Sgd, RmsProp]),
+        ("dampening", &[Sgd]),
+        ("nesterov", &[Sgd]),
+        ("betas", &[Adam, AdamW]),
+        ("amsgrad", &[Adam, AdamW]),
+        ("eps", &[Adam, AdamW, RmsProp]),
+        ("alpha", &[RmsProp]),
+        ("centered", &[RmsProp]),
+    ]
+};
+
+/// Keys that only some schedulers take, with the schedulers that do.
+const SCHEDULER_KEYS: [(&str, &[&str]); 11] = [
+    ("step_size", &["step"]),
+    ("milestones", &["multistep"]),
+    ("gamma", &["step", "multistep", "exponential"]),
+    ("t_max", &["cosine"]),
+    ("eta_min", &["cosine"]),
+    ("factor", &["plateau"]),
+    ("patience", &["plateau"]),
+    ("threshold", &["plateau"]),
+    ("threshold_mode", &["plateau"]),
+    ("cooldown", &["plateau"]),
+    ("min_lr", &["plateau"]),
+];
+
+/// Keys that only some losses take, with the losses that do.
+const LOSS_KEYS: [(&str, &[Loss]); 2] = [
+    ("class_weight", &[Loss::CrossEntropy, Loss::BceWithLogits]),
+    ("decision_threshold", &[Loss::BceWithLogits]),
+];
+
+/// "a", "a and b", "a, b and c".
+fn and_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Refuses a key that the chosen optimizer, scheduler or loss does not take (it would be
+/// ignored), naming those that take it.
+fn check_applicable(
+    given: &[&str],
+    optimizer: OptimizerKind,
+    scheduler: &str,
+    loss: Loss,
+    early_stopping: bool,
+) -> Result<()> {
+    let refuse = |key: &str, chosen: String, takers: Vec<&str>| -> Result<()> {
+        let verb = if takers.len() == 1 { "does" } else { "do" };
+        bail!(
+            "[train] {key}: {chosen} does not take {key} ({} {verb})",
+            and_list(&takers)
+        )
+    };
+    for key in given {
+        if let Some((_, takers)) = OPTIMIZER_KEYS.iter().find(|(k, _)| k == key) {
+            if !takers.contains(&optimizer) {
+                let names = takers.iter().map(|o| name_of(&OPTIMIZERS, o)).collect();
+                refuse(key, name_of(&OPTIMIZERS, &optimizer).to_string(), names)?;
+            }
+        }
+        if let Some((_, takers)) = SCHEDULER_KEYS.iter().find(|(k, _)| k == key) {
+            if !takers.contains(&scheduler) {
+                let names = takers
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>();
+                let chosen = format!("scheduler = \"{scheduler}\"");
+                refuse(key, chosen, names.iter().map(String::as_str).collect())?;
+            }
+        }
+        if let Some((_, takers)) = LOSS_KEYS.iter().find(|(k, _)| k == key) {
+            if !takers.contains(&loss) {
+                let names = takers.iter().map(|l| name_of(&LOSSES, l)).collect();
+                refuse(key, format!("loss {}", name_of(&LOSSES, &loss)), names)?;
+            }
+        }
+        if matches!(*key, "restore_best" | "min_delta") && !early_stopping {
+            bail!("[train] {key}: applies to early stopping; set early_stopping = N (a patience in epochs) too");
+        }
+    }
+    Ok(())
 }
 
 /// The value of key `$key` of the raw section `$raw` (`[$section]`), labelled for messages.
@@ -325,7 +546,16 @@ const OPTIMIZERS: [(&str, OptimizerKind); 4] = [
     ("adamw", OptimizerKind::AdamW),
     ("rmsprop", OptimizerKind::RmsProp),
 ];
-const SCHEDULERS: [&str; 5] = ["none", "step", "multistep", "exponential", "cosine"];
+const SCHEDULERS: [&str; 6] = [
+    "none",
+    "step",
+    "multistep",
+    "exponential",
+    "cosine",
+    "plateau",
+];
+const THRESHOLD_MODES: [(&str, ThresholdMode); 2] =
+    [("rel", ThresholdMode::Rel), ("abs", ThresholdMode::Abs)];
 
 /// The name `table` gives `value`.
 fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
@@ -506,10 +736,15 @@ impl TrainConfig {
             shuffle: true,
             drop_last: false,
             early_stopping: None,
+            restore_best: true,
+            min_delta: 0.0,
+            decision_threshold: None,
+            class_weight: None,
         }
     }
 
     fn from_raw(raw: RawTrain) -> Result<TrainConfig> {
+        let given = raw.given();
         let loss = match field!(raw, "train", loss).choice(&LOSSES.map(|(n, _)| n))? {
             None => Loss::CrossEntropy,
             Some(name) => {
@@ -530,7 +765,18 @@ impl TrainConfig {
                     .1
             }
         };
+        let scheduler = field!(raw, "train", scheduler)
+            .choice(&SCHEDULERS)?
+            .unwrap_or("none");
+        let early_stopping = match raw.early_stopping {
+            None | Some(Value::Boolean(false)) => None,
+            Some(Value::Boolean(true)) => Some(DEFAULT_PATIENCE),
+            Some(Value::Integer(n)) if n > 0 => Some(n as usize),
+            Some(v) => bail!("[train] early_stopping: expected a patience in epochs (e.g. 10) or a bool, got {v}"),
+        };
+        check_applicable(&given, optimizer, scheduler, loss, early_stopping.is_some())?;
         let mut t = TrainConfig::defaults(loss, optimizer);
+        t.early_stopping = early_stopping;
         if let Some(lr) = field!(raw, "train", lr).f64()? {
             t.lr = lr;
         }
@@ -574,9 +820,8 @@ impl TrainConfig {
         let gamma = field!(raw, "train", gamma).nonneg()?;
         let t_max = field!(raw, "train", t_max).uint()?;
         let eta_min = field!(raw, "train", eta_min).f64()?;
-        t.scheduler = match field!(raw, "train", scheduler).choice(&SCHEDULERS)? {
-            None | Some("none") => Scheduler::None,
-            Some("step") => Scheduler::Step {
+        t.scheduler = match scheduler {
+            "step" => Scheduler::Step {
                 step_size: match step_size {
                     Some(n) if n > 0 => n as usize,
                     Some(_) => bail!("[train] step_size: must be at least 1"),
@@ -584,7 +829,7 @@ impl TrainConfig {
                 },
                 gamma: gamma.unwrap_or(0.1),
             },
-            Some("multistep") => Scheduler::MultiStep {
+            "multistep" => Scheduler::MultiStep {
                 milestones: milestones
                     .ok_or_else(|| {
                         anyhow!("[train] milestones: required for scheduler = \"multistep\"")
@@ -594,12 +839,12 @@ impl TrainConfig {
                     .collect(),
                 gamma: gamma.unwrap_or(0.1),
             },
-            Some("exponential") => Scheduler::Exponential {
+            "exponential" => Scheduler::Exponential {
                 gamma: gamma.ok_or_else(|| {
                     anyhow!("[train] gamma: required for scheduler = \"exponential\"")
                 })?,
             },
-            Some(_) => Scheduler::Cosine {
+            "cosine" => Scheduler::Cosine {
                 t_max: match t_max {
                     Some(n) if n > 0 => n as usize,
                     Some(_) => bail!("[train] t_max: must be at least 1"),
@@ -607,6 +852,27 @@ impl TrainConfig {
                 },
                 eta_min: eta_min.unwrap_or(0.0),
             },
+            "plateau" => {
+                let factor = field!(raw, "train", factor).f64()?.unwrap_or(0.1);
+                if !(factor > 0.0 && factor < 1.0) {
+                    bail!("[train] factor: must be between 0 and 1, got {factor}");
+                }
+                let threshold_mode = match field!(raw, "train", threshold_mode)
+                    .choice(&THRESHOLD_MODES.map(|(n, _)| n))?
+                {
+                    Some("abs") => ThresholdMode::Abs,
+                    _ => ThresholdMode::Rel,
+                };
+                Scheduler::Plateau {
+                    factor,
+                    patience: field!(raw, "train", patience).uint()?.unwrap_or(10) as usize,
+                    threshold: field!(raw, "train", threshold).nonneg()?.unwrap_or(1e-4),
+                    threshold_mode,
+                    cooldown: field!(raw, "train", cooldown).uint()?.unwrap_or(0) as usize,
+                    min_lr: field!(raw, "train", min_lr).nonneg()?.unwrap_or(0.0),
+                }
+            }
+            _ => Scheduler::None,
         };
         if let Some(c) = field!(raw, "train", clip_grad_norm).f64()? {
             if c.is_nan() || c <= 0.0 {
@@ -622,12 +888,15 @@ impl TrainConfig {
         }
         t.shuffle = field!(raw, "train", shuffle).bool()?.unwrap_or(true);
         t.drop_last = field!(raw, "train", drop_last).bool()?.unwrap_or(false);
-        t.early_stopping = match raw.early_stopping {
-            None | Some(Value::Boolean(false)) => None,
-            Some(Value::Boolean(true)) => Some(DEFAULT_PATIENCE),
-            Some(Value::Integer(n)) if n > 0 => Some(n as usize),
-            Some(v) => bail!("[train] early_stopping: expected a patience in epochs (e.g. 10) or a bool, got {v}"),
-        };
+        t.restore_best = field!(raw, "train", restore_best).bool()?.unwrap_or(true);
+        t.min_delta = field!(raw, "train", min_delta).nonneg()?.unwrap_or(0.0);
+        if let Some(p) = field!(raw, "train", decision_threshold).f64()? {
+            if !(p > 0.0 && p < 1.0) {
+                bail!("[train] decision_threshold: a probability between 0 and 1, got {p}");
+            }
+            t.decision_threshold = Some(p);
+        }
+        t.class_weight = field!(raw, "train", class_weight).class_weight()?;
         Ok(t)
     }
 }
@@ -744,6 +1013,39 @@ impl Field {
             .map(Some)
     }
 
+    /// `"balanced"`, a list of weights, or a table of weights by class name; every weight a
+    /// finite number > 0.
+    fn class_weight(self) -> Result<Option<ClassWeight>> {
+        let label = self.label;
+        // Weights are float32 in the loss: they must stay finite and non-zero there.
+        let fits = |f: f64| f > 0.0 && (f as f32).is_finite() && (f as f32) > 0.0;
+        let weight = |what: String, v: Value| -> Result<f64> {
+            match v {
+                Value::Float(f) if fits(f) => Ok(f),
+                Value::Integer(n) if fits(n as f64) => Ok(n as f64),
+                v => bail!("{label}: {what} must be a finite number > 0, got {v}"),
+            }
+        };
+        Ok(match self.value {
+            None => None,
+            Some(Value::String(s)) if s == "balanced" => Some(ClassWeight::Balanced),
+            Some(Value::Array(a)) => Some(ClassWeight::List(
+                a.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| weight(format!("item {i}"), v))
+                    .collect::<Result<_>>()?,
+            )),
+            Some(Value::Table(t)) => Some(ClassWeight::ByName(
+                t.into_iter()
+                    .map(|(k, v)| Ok((k.clone(), weight(format!("class \"{k}\""), v)?)))
+                    .collect::<Result<_>>()?,
+            )),
+            Some(v) => bail!(
+                "{label}: expected \"balanced\", a list of weights (one per class) or a table by class name, got {v}"
+            ),
+        })
+    }
+
     fn f64_list(self) -> Result<Option<Vec<f64>>> {
         let Some((label, list)) = self.list()? else {
             return Ok(None);
@@ -834,8 +1136,42 @@ impl From<&Config> for RawConfig {
             shuffle: b(t.shuffle),
             drop_last: b(t.drop_last),
             early_stopping: t.early_stopping.and_then(u),
+            decision_threshold: t.decision_threshold.and_then(f),
+            class_weight: t.class_weight.as_ref().map(|w| match w {
+                ClassWeight::Balanced => Value::String("balanced".into()),
+                ClassWeight::List(w) => Value::Array(w.iter().map(|&v| Value::Float(v)).collect()),
+                ClassWeight::ByName(w) => Value::Table(
+                    w.iter()
+                        .map(|(k, v)| (k.clone(), Value::Float(*v)))
+                        .collect(),
+                ),
+            }),
             ..RawTrain::default()
         };
+        if t.early_stopping.is_some() {
+            train.restore_best = b(t.restore_best);
+            train.min_delta = f(t.min_delta);
+        }
+        // Only the keys the optimizer takes: the others are errors.
+        let takes = |key: &str| {
+            OPTIMIZER_KEYS
+                .iter()
+                .any(|(k, takers)| *k == key && takers.contains(&t.optimizer))
+        };
+        for (key, slot) in [
+            ("momentum", &mut train.momentum),
+            ("nesterov", &mut train.nesterov),
+            ("dampening", &mut train.dampening),
+            ("betas", &mut train.betas),
+            ("eps", &mut train.eps),
+            ("alpha", &mut train.alpha),
+            ("amsgrad", &mut train.amsgrad),
+            ("centered", &mut train.centered),
+        ] {
+            if !takes(key) {
+                *slot = None;
+            }
+        }
         let (scheduler, step_size, milestones, gamma, t_max, eta_min) = match &t.scheduler {
             Scheduler::None => ("none", None, None, None, None, None),
             Scheduler::Step { step_size, gamma } => {
@@ -847,6 +1183,22 @@ impl From<&Config> for RawConfig {
             Scheduler::Exponential { gamma } => ("exponential", None, None, f(*gamma), None, None),
             Scheduler::Cosine { t_max, eta_min } => {
                 ("cosine", None, None, None, u(*t_max), f(*eta_min))
+            }
+            Scheduler::Plateau {
+                factor,
+                patience,
+                threshold,
+                threshold_mode,
+                cooldown,
+                min_lr,
+            } => {
+                train.factor = f(*factor);
+                train.patience = u(*patience);
+                train.threshold = f(*threshold);
+                train.threshold_mode = s(name_of(&THRESHOLD_MODES, threshold_mode));
+                train.cooldown = u(*cooldown);
+                train.min_lr = f(*min_lr);
+                ("plateau", None, None, None, None, None)
             }
         };
         train.scheduler = s(scheduler);
@@ -1189,6 +1541,166 @@ mod tests {
     }
 
     #[test]
+    fn keys_the_optimizer_scheduler_or_loss_does_not_take_are_refused() {
+        for (extra, want) in [
+            (
+                "[train]\nmomentum = 0.9\n",
+                "6:12: [train] momentum: adam does not take momentum (sgd and rmsprop do)",
+            ),
+            (
+                "[train]\nalpha = 1e-4\n",
+                "6:9: [train] alpha: adam does not take alpha (rmsprop does)",
+            ),
+            (
+                "[train]\noptimizer = \"sgd\"\nbetas = [0.9, 0.99]\n",
+                "[train] betas: sgd does not take betas (adam and adamw do)",
+            ),
+            (
+                "[train]\noptimizer = \"rmsprop\"\namsgrad = true\n",
+                "[train] amsgrad: rmsprop does not take amsgrad (adam and adamw do)",
+            ),
+            (
+                "[train]\noptimizer = \"adamw\"\ncentered = true\n",
+                "[train] centered: adamw does not take centered (rmsprop does)",
+            ),
+            (
+                "[train]\noptimizer = \"rmsprop\"\nnesterov = true\n",
+                "[train] nesterov: rmsprop does not take nesterov (sgd does)",
+            ),
+            (
+                "[train]\noptimizer = \"adam\"\ndampening = 0.1\n",
+                "[train] dampening: adam does not take dampening (sgd does)",
+            ),
+            (
+                "[train]\noptimizer = \"sgd\"\neps = 1e-6\n",
+                "[train] eps: sgd does not take eps (adam, adamw and rmsprop do)",
+            ),
+            (
+                "[train]\nscheduler = \"cosine\"\nt_max = 5\ngamma = 0.5\n",
+                "[train] gamma: scheduler = \"cosine\" does not take gamma (\"step\", \"multistep\" and \"exponential\" do)",
+            ),
+            (
+                "[train]\npatience = 3\n",
+                "[train] patience: scheduler = \"none\" does not take patience (\"plateau\" does)",
+            ),
+            (
+                "[train]\nloss = \"mse\"\nclass_weight = [1.0, 2.0]\n",
+                "[train] class_weight: loss mse does not take class_weight (cross_entropy and bce_with_logits do)",
+            ),
+            (
+                "[train]\ndecision_threshold = 0.3\n",
+                "[train] decision_threshold: loss cross_entropy does not take decision_threshold (bce_with_logits does)",
+            ),
+            (
+                "[train]\nmin_delta = 0.01\n",
+                "[train] min_delta: applies to early stopping; set early_stopping = N",
+            ),
+        ] {
+            let e = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(e.contains(want), "{extra:?}: {e}");
+        }
+        // Those that apply are taken.
+        let ok = parse(&format!(
+            "{MINIMAL}[train]\noptimizer = \"rmsprop\"\nmomentum = 0.9\nalpha = 0.9\ncentered = true\n"
+        ))
+        .unwrap();
+        assert_eq!((ok.train.momentum, ok.train.alpha), (0.9, 0.9));
+    }
+
+    #[test]
+    fn a_binary_classifier_takes_a_threshold_and_class_weights() {
+        // MINIMAL ends in one output.
+        let c = parse(&format!(
+            "{MINIMAL}[train]\nloss = \"bce_with_logits\"\ndecision_threshold = 0.3\nclass_weight = \"balanced\"\n"
+        ))
+        .unwrap();
+        assert!(c.is_binary());
+        assert_eq!((c.n_classes(), c.threshold()), (Some(2), 0.3));
+        assert_eq!(c.train.class_weight, Some(ClassWeight::Balanced));
+        let three = "[model]\nlayers = [2, 4, 3]\n[data]\ntrain = \"xor\"\n[train]\nloss = \"bce_with_logits\"\ndecision_threshold = 0.3\n";
+        let e = parse(three).unwrap_err().to_string();
+        assert!(e.contains("only a binary classifier"), "{e}");
+        for (value, want) in [
+            ("1.5", "a probability between 0 and 1, got 1.5"),
+            ("0", "a probability between 0 and 1, got 0"),
+        ] {
+            let e = parse(&format!(
+                "{MINIMAL}[train]\nloss = \"bce_with_logits\"\ndecision_threshold = {value}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn class_weight_forms() {
+        let ce = "[model]\nlayers = [2, 4, 3]\n[data]\ntrain = \"xor\"\n[train]\n";
+        let weight = |v: &str| {
+            parse(&format!("{ce}class_weight = {v}\n")).map(|c| c.train.class_weight.unwrap())
+        };
+        assert_eq!(
+            weight("[1, 2.5, 3]").unwrap(),
+            ClassWeight::List(vec![1.0, 2.5, 3.0])
+        );
+        assert_eq!(
+            weight("{ \"0\" = 2.0 }").unwrap(),
+            ClassWeight::ByName(vec![("0".into(), 2.0)])
+        );
+        for (v, want) in [
+            ("[1.0, 2.0]", "2 weights for 3 classes"),
+            ("[1.0, -2.0, 1.0]", "item 1 must be a finite number > 0"),
+            ("[1.0, 1e300, 1.0]", "item 1 must be a finite number > 0"),
+            ("[1e-300, 1.0, 1.0]", "item 0 must be a finite number > 0"),
+            ("\"balance\"", "expected \"balanced\", a list of weights"),
+            ("{ a = \"x\" }", "class \"a\" must be a finite number > 0"),
+        ] {
+            let e = weight(v).unwrap_err().to_string();
+            assert!(e.contains(want), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn early_stopping_and_plateau_keys() {
+        let c = parse(&format!(
+            "{MINIMAL}validation = 0.2\n[train]\nearly_stopping = 5\nmin_delta = 0.01\nrestore_best = false\n\
+             scheduler = \"plateau\"\nfactor = 0.5\npatience = 2\nthreshold_mode = \"abs\"\n"
+        ))
+        .unwrap();
+        assert_eq!((c.train.min_delta, c.train.restore_best), (0.01, false));
+        assert_eq!(
+            c.train.scheduler,
+            Scheduler::Plateau {
+                factor: 0.5,
+                patience: 2,
+                threshold: 1e-4,
+                threshold_mode: ThresholdMode::Abs,
+                cooldown: 0,
+                min_lr: 0.0
+            }
+        );
+        assert!(
+            parse(&format!("{MINIMAL}[train]\nearly_stopping = 5\n"))
+                .unwrap()
+                .train
+                .restore_best
+        );
+        let e = parse(&format!("{MINIMAL}[train]\nscheduler = \"plateau\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[train] scheduler: \"plateau\" watches the validation loss and needs validation data"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{MINIMAL}validation = 0.2\n[train]\nscheduler = \"plateau\"\nfactor = 1.0\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[train] factor: must be between 0 and 1"), "{e}");
+    }
+
+    #[test]
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("lrr", "lr"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
@@ -1232,6 +1744,25 @@ mod round_trip {
         let c = Config::parse(text, Path::new("/base")).unwrap();
         let again = Config::parse(&c.to_toml(), Path::new("/elsewhere")).unwrap();
         assert_eq!(c, again);
+        // Every optimizer, the plateau scheduler, early stopping's and a binary classifier's keys.
+        for train in [
+            "optimizer = \"adam\"\namsgrad = true",
+            "optimizer = \"rmsprop\"\ncentered = true\nmomentum = 0.5",
+            "optimizer = \"adamw\"\nscheduler = \"plateau\"\nfactor = 0.5\ncooldown = 2\nmin_lr = 1e-5",
+            "loss = \"bce_with_logits\"\ndecision_threshold = 0.25\nclass_weight = [1.0, 3.0]",
+            "early_stopping = 3\nmin_delta = 0.001\nrestore_best = false\nclass_weight = { \"1\" = 2.0 }",
+        ] {
+            let text = format!("[model]\nlayers = [4, 8, 1]\n[data]\ntrain = \"iris\"\nvalidation = 0.2\n[train]\n{train}\n");
+            let text = if train.contains("bce") {
+                text
+            } else {
+                text.replace("8, 1]", "8, 3]")
+            };
+            let c = Config::parse(&text, Path::new("/base")).unwrap();
+            let again = Config::parse(&c.to_toml(), Path::new("/elsewhere"))
+                .unwrap_or_else(|e| panic!("{train}: {e}\n{}", c.to_toml()));
+            assert_eq!(c, again, "{train}");
+        }
         assert_eq!(
             Config::parse(&Config::default_digits().to_toml(), Path::new("/")).unwrap(),
             Config::default_digits()

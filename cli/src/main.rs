@@ -5,6 +5,7 @@
 //! new file behind.
 
 mod checkpoint;
+mod class_weight;
 mod cli;
 mod config;
 mod device;

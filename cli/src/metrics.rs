@@ -97,6 +97,17 @@ impl MetricsLog {
             if let Some(a) = e.accuracy() {
                 self.fields.push((key(set, "accuracy"), a));
             }
+            // A binary classifier: class 1's precision, recall and F1, and the ROC AUC.
+            if let (Some(cm), Some(auc)) = (&e.confusion, e.auc) {
+                for (k, v) in [
+                    ("precision", cm.precision(1)),
+                    ("recall", cm.recall(1)),
+                    ("f1", cm.f1(1)),
+                    ("auc", auc),
+                ] {
+                    self.fields.push((key(set, k), v));
+                }
+            }
             for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
                 if let Some(v) = v {
                     self.fields.push((key(set, k), v));
@@ -142,11 +153,19 @@ fn key(set: &str, metric: &str) -> &'static str {
     match (set, metric) {
         ("val", "loss") => "val_loss",
         ("val", "accuracy") => "val_accuracy",
+        ("val", "precision") => "val_precision",
+        ("val", "recall") => "val_recall",
+        ("val", "f1") => "val_f1",
+        ("val", "auc") => "val_auc",
         ("val", "mse") => "val_mse",
         ("val", "mae") => "val_mae",
         ("val", "r2") => "val_r2",
         ("test", "loss") => "test_loss",
         ("test", "accuracy") => "test_accuracy",
+        ("test", "precision") => "test_precision",
+        ("test", "recall") => "test_recall",
+        ("test", "f1") => "test_f1",
+        ("test", "auc") => "test_auc",
         ("test", "mse") => "test_mse",
         ("test", "mae") => "test_mae",
         ("test", "r2") => "test_r2",

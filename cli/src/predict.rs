@@ -7,23 +7,78 @@ use crate::config::{Config, Source};
 use crate::device;
 use crate::output::{check_parent, create_parent, Created};
 use crate::prepare::{check, load_source, standardize, standardizer_from};
-use crate::train::{build_model, loss_fn, metrics_summary};
+use crate::train::{build_model, evaluate_at, loss_fn, metrics_summary};
 use anyhow::{bail, Context, Result};
 use backprop::data;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, Module};
-use backprop::train::{argmax, evaluate, predict, PREDICT_CHUNK};
+use backprop::train::{argmax, predict, PREDICT_CHUNK};
 use backprop::Array;
+use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The config's model with the trained weights, and its stored standardiser.
-fn load_model(config: &Config, path: &Path) -> Result<(Mlp, Option<data::Standardizer>)> {
+/// A trained model: the config's model with the weights, and what `train` stored beside them.
+struct Trained {
+    model: Mlp,
+    standardizer: Option<data::Standardizer>,
+    /// A binary classifier's decision threshold on the probability.
+    threshold: Option<f64>,
+    /// The loss's class weights, as resolved for training.
+    class_weight: Option<Vec<f32>>,
+}
+
+/// The config's model with the trained weights, and its stored metadata.
+fn load_model(config: &Config, path: &Path) -> Result<Trained> {
     let (state, meta) = safetensors::load(path)?;
     let model = build_model(config);
     model
         .load_state_dict(&state)
         .with_context(|| format!("--model {}", path.display()))?;
-    Ok((model, standardizer_from(&meta, path)?))
+    Ok(Trained {
+        model,
+        standardizer: standardizer_from(&meta, path)?,
+        threshold: threshold_from(&meta, config, path)?,
+        class_weight: class_weight_from(&meta, path)?,
+    })
+}
+
+/// The decision threshold of a binary classifier: the model's (a model trained before it was
+/// stored has the config's).
+fn threshold_from(
+    meta: &BTreeMap<String, String>,
+    config: &Config,
+    path: &Path,
+) -> Result<Option<f64>> {
+    if !config.is_binary() {
+        return Ok(None);
+    }
+    match meta.get("decision_threshold") {
+        None => Ok(Some(config.threshold())),
+        Some(t) => match t.parse::<f64>() {
+            Ok(t) if t > 0.0 && t < 1.0 => Ok(Some(t)),
+            _ => bail!(
+                "{}: decision_threshold metadata \"{t}\" is not a probability",
+                path.display()
+            ),
+        },
+    }
+}
+
+/// The class weights stored with a model, if it was trained with some.
+fn class_weight_from(meta: &BTreeMap<String, String>, path: &Path) -> Result<Option<Vec<f32>>> {
+    let Some(text) = meta.get("class_weight") else {
+        return Ok(None);
+    };
+    text.split(',')
+        .map(|v| v.parse::<f32>().ok().filter(|w| w.is_finite() && *w > 0.0))
+        .collect::<Option<Vec<f32>>>()
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "{}: class_weight metadata \"{text}\" is not a list of weights",
+                path.display()
+            )
+        })
 }
 
 pub fn run_predict(args: &PredictArgs) -> Result<()> {
@@ -41,7 +96,12 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
             args.output.display()
         );
     }
-    let (mut model, st) = load_model(&config, &args.model)?;
+    let Trained {
+        mut model,
+        standardizer: st,
+        threshold,
+        ..
+    } = load_model(&config, &args.model)?;
     if !args.input.exists() {
         bail!("{}: input file not found", args.input.display());
     }
@@ -81,12 +141,11 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
         let classes: Vec<f32> = out
             .data()
             .chunks(width.max(1))
-            .map(|r| {
-                if width == 1 {
-                    f32::from(r[0] > 0.0)
-                } else {
-                    argmax(r) as f32
-                }
+            .map(|r| match threshold {
+                // A binary classifier: class 1 when sigmoid(logit) is above the threshold.
+                Some(t) if width == 1 => f32::from(1.0 / (1.0 + (-(r[0] as f64)).exp()) > t),
+                _ if width == 1 => f32::from(r[0] > 0.0),
+                _ => argmax(r) as f32,
             })
             .collect();
         let n = classes.len();
@@ -112,7 +171,12 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
 
 pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let config = Config::from_file(&args.config)?;
-    let (mut model, st) = load_model(&config, &args.model)?;
+    let Trained {
+        mut model,
+        standardizer: st,
+        threshold,
+        class_weight,
+    } = load_model(&config, &args.model)?;
     let source = match args.data.as_str() {
         "xor" | "digits" | "iris" => Source::Builtin(args.data.clone()),
         p => Source::Csv(p.into()),
@@ -125,10 +189,8 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let x = standardize(st.as_ref(), ds.x.clone(), &args.data)?;
     let flops = device::forward_flops(&model, x.shape()[0].min(PREDICT_CHUNK));
     device::place(&mut model, args.device.as_deref(), &config, flops)?;
-    let classify = config.train.loss.is_classification();
-    let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
-    let loss = loss_fn(config.train.loss);
-    let e = evaluate(&mut model, &loss, &x, &ds.y, n_classes);
+    let loss = loss_fn(config.train.loss, class_weight.as_deref());
+    let e = evaluate_at(&mut model, &loss, &x, &ds.y, config.n_classes(), threshold);
     println!("{}", metrics_summary(&args.data, &e, ds.len()));
     if let Some(cm) = &e.confusion {
         println!("class  precision   recall  support");

@@ -15,7 +15,8 @@ pub struct Prepared {
     pub validation: Option<Dataset>,
     pub test: Option<Dataset>,
     pub standardizer: Option<Standardizer>,
-    /// Number of classes (the model's output count) for a cross-entropy classifier.
+    /// Number of classes for a classifier: the model's output count for cross-entropy, 2 for
+    /// a binary classifier (`bce_with_logits` on one output).
     pub n_classes: Option<usize>,
 }
 
@@ -96,20 +97,37 @@ pub fn check(ds: Dataset, what: &str, config: &Config) -> Result<Dataset> {
     } else {
         0
     };
-    if loss.is_classification() {
+    if let Some(k) = config.n_classes() {
+        // A binary classifier's labels as one column ([n, 1] from a .npy pair) are class indices.
+        let ds = match ds.y.shape() {
+            [n, 1] if config.is_binary() => {
+                let n = *n;
+                let y = ds.y.clone().into_shape(&[n]);
+                Dataset { y, ..ds }
+            }
+            _ => ds,
+        };
         if ds.y.ndim() != 1 {
             bail!(
-                "{what}: cross_entropy needs one target column of class indices, got {} columns",
+                "{what}: {} needs one target column of class indices, got {} columns",
+                if config.is_binary() {
+                    "bce_with_logits with one output"
+                } else {
+                    "cross_entropy"
+                },
                 ds.y.shape()[1]
             );
         }
         for (i, &v) in ds.y.data().iter().enumerate() {
-            if v.fract() != 0.0 || v < 0.0 || v >= outputs as f32 {
+            if v.fract() != 0.0 || v < 0.0 || v >= k as f32 {
                 let row = if header_offset > 0 {
                     format!("line {}", i + header_offset)
                 } else {
                     format!("row {i}")
                 };
+                if config.is_binary() {
+                    bail!("{what}: {row}: label {v} is not 0 or 1 (bce_with_logits on one output is a binary classifier)");
+                }
                 bail!(
                     "{what}: {row}: label {v} is not a class index in 0..{} (the model has {outputs} outputs)",
                     outputs - 1
@@ -152,7 +170,7 @@ fn what_kind(what: &str) -> Kind {
 /// Loads, checks, splits and standardises the data of `config`.
 pub fn prepare(config: &Config) -> Result<Prepared> {
     let d = &config.data;
-    let classify = config.train.loss.is_classification();
+    let classify = config.n_classes().is_some();
     let train = check(
         load_source(&d.train, d.target.as_deref())?,
         &describe(&d.train),
@@ -207,7 +225,7 @@ pub fn prepare(config: &Config) -> Result<Prepared> {
     } else {
         (train, validation, test, None)
     };
-    let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
+    let n_classes = config.n_classes();
     Ok(Prepared {
         train,
         validation,

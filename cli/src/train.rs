@@ -3,6 +3,7 @@
 //! folder.
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::class_weight;
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
 use crate::device;
@@ -13,17 +14,19 @@ use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use backprop::data::{DataLoader, Dataset};
 use backprop::io::safetensors;
-use backprop::nn::{self, Mlp, MlpConfig, Module, Reduction};
+use backprop::nn::{self, Mlp, MlpConfig, Module, Reduction, StateDict};
 use backprop::optim::{
     Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLR, ExponentialLR, LRScheduler,
-    MultiStepLR, Optimizer, RMSprop, RMSpropConfig, SGDConfig, StepLR, SGD,
+    MultiStepLR, Optimizer, RMSprop, RMSpropConfig, ReduceLROnPlateau, ReduceLROnPlateauConfig,
+    SGDConfig, StepLR, SGD,
 };
 use backprop::rng::Generator;
-use backprop::train::{evaluate, train_epoch_with_hook, Evaluation, StepOptions};
+use backprop::train::{evaluate, evaluate_binary, train_epoch_with_hook, Evaluation, StepOptions};
 use backprop::viz::{training_report, GradientMonitor, ReportInput};
 use backprop::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Set by the Ctrl-C handler; checked at the end of each epoch.
@@ -36,15 +39,41 @@ pub enum Outcome {
     Interrupted(PathBuf),
 }
 
-/// The loss as a function of (output, target).
-pub fn loss_fn(loss: Loss) -> impl Fn(&Tensor, &Tensor) -> Tensor {
+/// The loss as a function of (output, target), with one weight per class (`class_weight`)
+/// if given: cross-entropy's `weight` (a weighted mean, `Σ w_y·l / Σ w_y`), or for a binary
+/// classifier's one logit `pos_weight = w₁ / w₀` (each row's loss times `w_y / w₀`). A binary
+/// classifier's `[n]` labels are compared with its `[n, 1]` logits.
+pub fn loss_fn(loss: Loss, class_weight: Option<&[f32]>) -> impl Fn(&Tensor, &Tensor) -> Tensor {
+    let weight = class_weight.map(|w| Tensor::from_slice(w, &[w.len()]));
+    let pos_weight = class_weight
+        .filter(|w| w.len() == 2)
+        .map(class_weight::pos_weight);
+    // The weights' copy on the GPU, made the first time outputs come from there.
+    let on_device: OnceLock<Tensor> = OnceLock::new();
     move |out: &Tensor, y: &Tensor| match loss {
-        Loss::CrossEntropy => nn::cross_entropy(out, y, None, Reduction::Mean, 0.0),
+        Loss::CrossEntropy => {
+            let w = weight.as_ref().map(|w| {
+                if out.device().is_cuda() {
+                    on_device.get_or_init(|| w.to(&out.device()))
+                } else {
+                    w
+                }
+            });
+            nn::cross_entropy(out, y, w, Reduction::Mean, 0.0)
+        }
         Loss::Mse => nn::mse_loss(out, y, Reduction::Mean),
         Loss::L1 => nn::l1_loss(out, y, Reduction::Mean),
         Loss::SmoothL1 => nn::smooth_l1_loss(out, y, Reduction::Mean, 1.0),
         Loss::BceWithLogits => {
-            nn::binary_cross_entropy_with_logits(out, y, None, Reduction::Mean, None)
+            let y = if y.ndim() == 1 && out.ndim() == 2 {
+                y.reshape(&[-1, 1])
+            } else {
+                y.clone()
+            };
+            // pos_weight as a per-row weight 1 + (pw − 1)·y: the same loss for 0/1 targets,
+            // and it runs on a GPU too.
+            let w = pos_weight.map(|pw| &(&y * (pw - 1.0)) + 1.0);
+            nn::binary_cross_entropy_with_logits(out, &y, w.as_ref(), Reduction::Mean, None)
         }
     }
 }
@@ -124,6 +153,25 @@ fn build_scheduler(s: &Scheduler, opt: &mut dyn Optimizer) -> Result<Option<Box<
         Scheduler::Cosine { t_max, eta_min } => {
             Some(Box::new(CosineAnnealingLR::new(opt, *t_max, *eta_min)?))
         }
+        Scheduler::Plateau {
+            factor,
+            patience,
+            threshold,
+            threshold_mode,
+            cooldown,
+            min_lr,
+        } => Some(Box::new(ReduceLROnPlateau::new(
+            opt,
+            ReduceLROnPlateauConfig {
+                factor: *factor,
+                patience: *patience,
+                threshold: *threshold,
+                threshold_mode: *threshold_mode,
+                cooldown: *cooldown,
+                min_lr: *min_lr,
+                ..Default::default()
+            },
+        )?)),
     })
 }
 
@@ -171,6 +219,15 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let (choice, _) = device::chosen(args.device.as_deref(), config.device)?;
     config.device = choice;
     let data = prepare(&config)?;
+    let class_weights = match (&config.train.class_weight, data.n_classes) {
+        (Some(spec), Some(k)) => Some(class_weight::resolve(
+            spec,
+            &class_weight::class_names(k),
+            data.train.y.data(),
+        )?),
+        _ => None,
+    };
+    let threshold = config.is_binary().then(|| config.threshold());
     let batch = DataLoader::new(&data.train, config.train.batch_size, false).batch_size();
     backprop::manual_seed(config.seed);
     let mut model = build_model(&config);
@@ -244,7 +301,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     };
     let device_label = device.to_string();
 
-    let loss = loss_fn(config.train.loss);
+    let loss = loss_fn(config.train.loss, class_weights.as_deref());
     let options = StepOptions {
         clip_grad_norm: config.train.clip_grad_norm,
         l1: config.train.l1,
@@ -262,6 +319,13 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let mut last_checkpoint: Option<usize> = checkpoint.as_ref().map(|_| state.epoch);
     // Gradient norms for report.html, from about five evenly spaced steps per epoch.
     let mut monitor = GradientMonitor::new();
+    // Lines for the report: what the run is, and how it ended.
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(t) = threshold {
+        notes.push(format!(
+            "A binary classifier: one output, a logit; a row is class 1 when sigmoid(output) > {t} (decision_threshold)."
+        ));
+    }
     let record_every = (loader.len() / 5).max(1);
     while state.epoch < epochs {
         let started = Instant::now();
@@ -293,7 +357,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             };
             bail!("training stopped at epoch {epoch}: the loss became {epoch_loss}; {last}; no model was written");
         }
-        let evals = evaluate_sets(&mut model, &loss, &data);
+        let evals = evaluate_sets(&mut model, &loss, &data, threshold);
         log.record(
             epoch,
             epoch_loss,
@@ -306,15 +370,23 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             gpu_memory_peak = Some(gpu_memory_peak.map_or(used, |p| p.max(used)));
         }
         progress.epoch(epoch, epoch_loss, headline(&evals));
+        let val_loss = evals.iter().find(|(n, _)| *n == "val").map(|(_, e)| e.loss);
         if let Some(s) = scheduler.as_mut() {
-            s.step(optimizer.as_mut());
+            match val_loss {
+                // ReduceLROnPlateau watches the validation loss (the config requires one).
+                Some(v) if s.needs_metric() => s.step_with_metric(optimizer.as_mut(), v),
+                _ => s.step(optimizer.as_mut()),
+            }
         }
         state.epoch = epoch;
-        let stop_early = match (
-            config.train.early_stopping,
-            evals.iter().find(|(n, _)| *n == "val"),
-        ) {
-            (Some(patience), Some((_, v))) => state.early_stop(v.loss, patience),
+        let stop_early = match (config.train.early_stopping, val_loss) {
+            (Some(patience), Some(v)) => {
+                let t = &config.train;
+                if state.improved(epoch, v, t.min_delta) && t.restore_best {
+                    state.best_state = Some(model.state_dict());
+                }
+                state.bad_epochs >= patience
+            }
             _ => false,
         };
         let interrupted = INTERRUPTED.load(Ordering::SeqCst);
@@ -349,15 +421,28 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         if stop_early {
             let patience = config.train.early_stopping.unwrap_or(0);
             let epochs = if patience == 1 { "epoch" } else { "epochs" };
-            progress.note(&format!(
+            let note = format!(
                 "early stopping at epoch {epoch}: no validation improvement in {patience} {epochs}"
-            ));
+            );
+            progress.note(&note);
+            notes.push(note);
             break;
         }
     }
     progress.finish();
+    if let Some(note) = state.restore_best(&model)? {
+        progress.note(&note);
+        notes.push(note);
+    }
 
-    let meta = model_metadata(&data);
+    let mut meta = model_metadata(&data);
+    if let Some(t) = threshold {
+        meta.insert("decision_threshold".into(), t.to_string());
+    }
+    if let Some(w) = &class_weights {
+        let text: Vec<String> = w.iter().map(f32::to_string).collect();
+        meta.insert("class_weight".into(), text.join(","));
+    }
     let weights = safetensors::to_bytes(&model.state_dict(), Some(&meta))?;
     write_file(&dir.join("model.safetensors"), &weights, &mut created)?;
     log.flush()?;
@@ -369,25 +454,29 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         create_parent(p, &mut created)?;
         metrics::copy_to(log.path(), p, &mut created)?;
     }
-    let report = training_report(
-        &mut model,
-        &ReportInput {
-            title: &source_name(&config.data.train),
-            config: &config.to_toml(),
-            metrics: &log.history,
-            gradients: Some(&monitor),
-            loss_fn: &loss,
-            train: &data.train,
-            validation: data.validation.as_ref(),
-            test: data.test.as_ref(),
-            n_classes: data.n_classes,
-            device: &device_name,
-            gpu_memory_peak,
-        },
-    )?;
-    write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
+    if !args.no_report {
+        let report = training_report(
+            &mut model,
+            &ReportInput {
+                title: &source_name(&config.data.train),
+                config: &config.to_toml(),
+                metrics: &log.history,
+                gradients: Some(&monitor),
+                loss_fn: &loss,
+                train: &data.train,
+                validation: data.validation.as_ref(),
+                test: data.test.as_ref(),
+                n_classes: data.n_classes,
+                threshold,
+                notes: &notes,
+                device: &device_name,
+                gpu_memory_peak,
+            },
+        )?;
+        write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
+    }
     created.keep_all();
-    summary(&mut model, &loss, &data, &dir, args.quiet);
+    summary(&mut model, &loss, &data, threshold, &dir, args.quiet);
     Ok(Outcome::Finished)
 }
 
@@ -431,15 +520,33 @@ fn plural_rows(n: usize) -> &'static str {
     }
 }
 
+/// Evaluates `model` on `(x, y)`: a binary classifier's at its `threshold` (`Some` for one
+/// only), any other's as `evaluate` does.
+pub fn evaluate_at(
+    model: &mut Mlp,
+    loss: &dyn Fn(&Tensor, &Tensor) -> Tensor,
+    x: &backprop::Array,
+    y: &backprop::Array,
+    n_classes: Option<usize>,
+    threshold: Option<f64>,
+) -> Evaluation {
+    match threshold {
+        Some(t) => evaluate_binary(model, loss, x, y, t),
+        None => evaluate(model, loss, x, y, n_classes),
+    }
+}
+
 /// Evaluations after an epoch: validation and test when present, else the training set.
 fn evaluate_sets(
     model: &mut Mlp,
     loss: &dyn Fn(&Tensor, &Tensor) -> Tensor,
     data: &Prepared,
+    threshold: Option<f64>,
 ) -> Vec<(&'static str, Evaluation)> {
     let mut out = Vec::new();
     let mut eval = |name: &'static str, ds: &Dataset| {
-        out.push((name, evaluate(model, loss, &ds.x, &ds.y, data.n_classes)))
+        let e = evaluate_at(model, loss, &ds.x, &ds.y, data.n_classes, threshold);
+        out.push((name, e))
     };
     if let Some(v) = &data.validation {
         eval("val", v);
@@ -464,6 +571,7 @@ fn summary(
     model: &mut Mlp,
     loss: &dyn Fn(&Tensor, &Tensor) -> Tensor,
     data: &Prepared,
+    threshold: Option<f64>,
     dir: &Path,
     quiet: bool,
 ) {
@@ -472,7 +580,7 @@ fn summary(
         (None, Some(v)) => ("validation", v),
         (None, None) => ("train", &data.train),
     };
-    let e = evaluate(model, loss, &ds.x, &ds.y, data.n_classes);
+    let e = evaluate_at(model, loss, &ds.x, &ds.y, data.n_classes, threshold);
     println!("{}", metrics_summary(name, &e, ds.len()));
     if let (Some(cm), false) = (&e.confusion, quiet) {
         println!("confusion matrix ({name}):\n{cm}");
@@ -480,16 +588,33 @@ fn summary(
     println!("run folder: {}", dir.display());
 }
 
-/// One line of metrics, the same for `train` and `eval`: accuracy in percent for a classifier,
-/// MSE, MAE and R² for a regressor.
+/// One line of metrics, the same for `train` and `eval`: accuracy in percent for a classifier
+/// (with class 1's precision, recall and F1 and the ROC AUC for a binary one), MSE, MAE and R²
+/// for a regressor.
 pub fn metrics_summary(name: &str, e: &Evaluation, rows: usize) -> String {
     match &e.confusion {
-        Some(cm) => format!(
-            "{name} accuracy: {:.2}% ({rows} {}), loss {:.4}",
-            100.0 * cm.accuracy(),
-            plural_rows(rows),
-            e.loss
-        ),
+        Some(cm) => {
+            let mut line = format!(
+                "{name} accuracy: {:.2}% ({rows} {}), loss {:.4}",
+                100.0 * cm.accuracy(),
+                plural_rows(rows),
+                e.loss
+            );
+            if let Some(auc) = e.auc {
+                let auc = if auc.is_finite() {
+                    format!("{auc:.4}")
+                } else {
+                    "n/a (one class only)".into()
+                };
+                line.push_str(&format!(
+                    ", precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {auc}",
+                    cm.precision(1),
+                    cm.recall(1),
+                    cm.f1(1)
+                ));
+            }
+            line
+        }
         None => format!(
             "{name} loss {:.6}, MSE {:.6}, MAE {:.6}, R² {:.4} ({rows} {})",
             e.loss,
@@ -509,17 +634,44 @@ pub struct TrainState {
     /// Early stopping: the best validation loss so far and epochs since it improved.
     pub best_val: Option<f64>,
     pub bad_epochs: usize,
+    /// Early stopping: the epoch of the best validation loss, and (with `restore_best`) a copy
+    /// of the model's state then.
+    pub best_epoch: Option<usize>,
+    pub best_state: Option<StateDict>,
 }
 
 impl TrainState {
-    fn early_stop(&mut self, val_loss: f64, patience: usize) -> bool {
-        match self.best_val {
-            Some(best) if val_loss >= best => self.bad_epochs += 1,
-            _ => {
-                self.best_val = Some(val_loss);
-                self.bad_epochs = 0;
-            }
+    /// Records an epoch's validation loss: true when it improves on the best by more than
+    /// `min_delta` (`val_loss < best − min_delta`, as Keras and Lightning; a NaN never does).
+    fn improved(&mut self, epoch: usize, val_loss: f64, min_delta: f64) -> bool {
+        let best = self.best_val.unwrap_or(f64::INFINITY);
+        if val_loss < best - min_delta {
+            self.best_val = Some(val_loss);
+            self.best_epoch = Some(epoch);
+            self.bad_epochs = 0;
+            true
+        } else {
+            self.bad_epochs += 1;
+            false
         }
-        self.bad_epochs >= patience
+    }
+
+    /// Puts the best epoch's weights back into `model` when it holds another epoch's; returns
+    /// what it did, in words.
+    fn restore_best(&mut self, model: &dyn Module) -> Result<Option<String>> {
+        let (Some(best), Some(state)) = (self.best_epoch, &self.best_state) else {
+            return Ok(None);
+        };
+        if best == self.epoch {
+            return Ok(None);
+        }
+        model
+            .load_state_dict(state)
+            .context("early stopping: the best epoch's weights")?;
+        Ok(Some(format!(
+            "kept the weights of epoch {best} (the best validation loss, {:.4}), not of the last epoch ({}); restore_best = false keeps the last",
+            self.best_val.unwrap_or(f64::NAN),
+            self.epoch
+        )))
     }
 }

@@ -3,7 +3,7 @@
 
 mod metrics;
 
-pub use metrics::{argmax, ConfusionMatrix, Evaluation};
+pub use metrics::{argmax, roc_auc, ConfusionMatrix, Evaluation};
 
 use crate::data::DataLoader;
 use crate::nn::Module;
@@ -162,10 +162,12 @@ pub fn predict(model: &mut dyn Module, x: &Array, chunk: usize) -> Array {
 }
 
 /// Evaluates `model` on `(x, y)` in eval mode: the loss, and accuracy with a confusion matrix
-/// when `n_classes` is given (targets are class indices), else MSE, MAE and R².
+/// when `n_classes` is given (targets are class indices), else MSE, MAE and R². A model with
+/// one output and `n_classes = Some(2)` is a binary classifier (one logit, 0/1 targets): see
+/// [`evaluate_binary`], here with the threshold 0.5.
 ///
-/// A regression target may be `[n, k]` (as the model's outputs) or, for a model with one
-/// output, `[n]`: the loss then sees it as `[n, 1]`, the shape of the outputs.
+/// A regression (or binary) target may be `[n, k]` (as the model's outputs) or, for a model
+/// with one output, `[n]`: the loss then sees it as `[n, 1]`, the shape of the outputs.
 pub fn evaluate(
     model: &mut dyn Module,
     loss_fn: LossFn<'_>,
@@ -173,10 +175,37 @@ pub fn evaluate(
     y: &Array,
     n_classes: Option<usize>,
 ) -> Evaluation {
+    let (loss, out) = loss_and_outputs(model, loss_fn, x, y, n_classes);
+    Evaluation::new(loss, &out, y, n_classes)
+}
+
+/// Evaluates a binary classifier (one output, a logit; `y` holds 0/1 labels, `[n]` or
+/// `[n, 1]`): the loss, the confusion matrix with class 1 for a probability `sigmoid(logit)`
+/// above `threshold`, and the ROC AUC ([`Evaluation::binary`]).
+pub fn evaluate_binary(
+    model: &mut dyn Module,
+    loss_fn: LossFn<'_>,
+    x: &Array,
+    y: &Array,
+    threshold: f64,
+) -> Evaluation {
+    let (loss, out) = loss_and_outputs(model, loss_fn, x, y, Some(2));
+    Evaluation::binary(loss, &out, y, threshold)
+}
+
+/// The mean loss over `(x, y)` and the model's outputs.
+fn loss_and_outputs(
+    model: &mut dyn Module,
+    loss_fn: LossFn<'_>,
+    x: &Array,
+    y: &Array,
+    n_classes: Option<usize>,
+) -> (f64, Array) {
     let out = predict(model, x, PREDICT_CHUNK);
     let loss = crate::no_grad(|| {
         let o = Tensor::from_array(out.clone());
-        let single_column = n_classes.is_none() && y.ndim() == 1 && out.shape()[1] == 1;
+        let per_output = n_classes.is_none() || (n_classes == Some(2) && out.shape()[1] == 1);
+        let single_column = per_output && y.ndim() == 1 && out.shape()[1] == 1;
         let t = if single_column {
             Tensor::from_array(y.clone().into_shape(out.shape()))
         } else {
@@ -184,7 +213,7 @@ pub fn evaluate(
         };
         loss_fn(&o, &t).item() as f64
     });
-    Evaluation::new(loss, &out, y, n_classes)
+    (loss, out)
 }
 
 #[cfg(test)]

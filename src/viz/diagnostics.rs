@@ -705,6 +705,7 @@ mod tests {
             mse: None,
             mae: None,
             r2: None,
+            auc: None,
         }
     }
 
@@ -771,6 +772,7 @@ mod tests {
                 mse: None,
                 mae: None,
                 r2: None,
+                auc: None,
             }
         };
         assert!(check_chance(&balanced(52, 52), "validation").is_some());
@@ -781,6 +783,7 @@ mod tests {
             mse: Some(1.0),
             mae: Some(1.0),
             r2: Some(0.0),
+            auc: None,
         };
         assert!(check_chance(&regressor, "test").is_none());
     }

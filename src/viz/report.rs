@@ -14,7 +14,7 @@ use super::history::MetricsHistory;
 use super::monitor::{GradientMonitor, Snapshot};
 use crate::data::Dataset;
 use crate::nn::Module;
-use crate::train::{evaluate, Evaluation, LossFn};
+use crate::train::{evaluate, evaluate_binary, Evaluation, LossFn};
 use crate::Result;
 use std::fmt::Write as _;
 
@@ -38,8 +38,13 @@ pub struct ReportInput<'a> {
     pub validation: Option<&'a Dataset>,
     /// Test data, if any (its confusion matrix is shown first).
     pub test: Option<&'a Dataset>,
-    /// The number of classes for a classifier; `None` for a regressor.
+    /// The number of classes for a classifier; `None` for a regressor. A model with one
+    /// output and `Some(2)` is a binary classifier (one logit).
     pub n_classes: Option<usize>,
+    /// A binary classifier's decision threshold on the probability (`None`: 0.5).
+    pub threshold: Option<f64>,
+    /// Lines about the run shown under the heading (which epoch's weights were kept, say).
+    pub notes: &'a [String],
     /// Where the run trained (`"cpu"`, `"cuda:0 (NVIDIA H200)"`).
     pub device: &'a str,
     /// The most GPU memory in use during training, in bytes, for a run on a GPU.
@@ -172,7 +177,10 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
     let train_loss = metrics.series("loss").unwrap_or_default();
     let loss_fn = input.loss_fn;
     let n_classes = input.n_classes;
-    let mut eval = |ds: &Dataset| evaluate(model, loss_fn, &ds.x, &ds.y, n_classes);
+    let mut eval = |ds: &Dataset| match (n_classes, input.threshold) {
+        (Some(2), Some(t)) => evaluate_binary(model, loss_fn, &ds.x, &ds.y, t),
+        _ => evaluate(model, loss_fn, &ds.x, &ds.y, n_classes),
+    };
     let train_eval = eval(input.train);
     let mut sets: Vec<(&str, Evaluation)> = Vec::new();
     if let Some(v) = input.validation {
@@ -227,6 +235,9 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
             Level::Problem => "training has a problem, see below",
         }
     );
+    for note in input.notes {
+        let _ = writeln!(h, "<p class=\"sub\">{}</p>", esc(note));
+    }
     h.push_str(
         "<nav><a href=\"#diagnostics\">Diagnostics</a><a href=\"#model\">Model</a>\
          <a href=\"#curves\">Curves</a><a href=\"#gradients\">Gradients</a>\
@@ -264,6 +275,15 @@ pub fn training_report(model: &mut dyn Module, input: &ReportInput<'_>) -> Resul
             ),
             (None, Some(r2)) => card(&mut h, format!("{r2:.4}"), &format!("{name} R²")),
             _ => {}
+        }
+        if let Some(auc) = e.auc {
+            // NaN: one class only, where the curve is undefined.
+            let v = if auc.is_finite() {
+                format!("{auc:.3}")
+            } else {
+                "n/a".into()
+            };
+            card(&mut h, v, &format!("{name} ROC AUC"));
         }
         card(&mut h, fmt_num(e.loss), &format!("{name} loss"));
     }
@@ -739,6 +759,8 @@ mod tests {
                 validation: None,
                 test: None,
                 n_classes: Some(3),
+                threshold: None,
+                notes: &["kept the weights of epoch 3".to_string()],
                 device: "cuda:0 (NVIDIA H200)",
                 gpu_memory_peak: Some(640 << 20),
             },
@@ -748,6 +770,7 @@ mod tests {
         assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
         assert!(html.contains("Training report: iris &lt;test&gt;"));
         assert!(html.contains("Layer sizes 4 → 8 → 3"));
+        assert!(html.contains("<p class=\"sub\">kept the weights of epoch 3</p>"));
         assert!(html.contains("layers = [4, 8, 3]"));
         assert!(html.contains("Confusion matrix (training set)"));
         // No held-out data: over-fitting cannot be judged, and the report says so.
