@@ -15,7 +15,10 @@ use crate::{Array, Tensor};
 /// unless [`drop_last`](DataLoader::drop_last) is set (PyTorch's `drop_last`, default `false`).
 /// Dropping it avoids a tiny last batch, e.g. one row, which `BatchNorm1d` cannot train on.
 /// A batch size of 0 means one batch of all rows. A batch size above the row count gives one
-/// batch of all rows, or none with `drop_last`, as in PyTorch.
+/// batch of all rows, or none with `drop_last`, as in PyTorch. Such a full batch without
+/// shuffling is copied out of the arrays once and then handed out again on every pass (the same
+/// tensors: full-batch training copies nothing per step), so change it in place only if the
+/// next pass should see the change.
 ///
 /// # Examples
 /// ```
@@ -34,6 +37,8 @@ pub struct DataLoader<'a> {
     batch_size: usize,
     shuffle: bool,
     drop_last: bool,
+    /// The one batch of a full-batch pass without shuffling, made at the first pass.
+    whole: std::sync::OnceLock<(Tensor, Tensor)>,
 }
 
 impl<'a> DataLoader<'a> {
@@ -65,6 +70,7 @@ impl<'a> DataLoader<'a> {
             batch_size,
             shuffle,
             drop_last: false,
+            whole: std::sync::OnceLock::new(),
         }
     }
 
@@ -85,6 +91,7 @@ impl<'a> DataLoader<'a> {
     /// ```
     pub fn drop_last(mut self, drop_last: bool) -> Self {
         self.drop_last = drop_last;
+        self.whole = std::sync::OnceLock::new();
         self
     }
 
@@ -134,13 +141,25 @@ impl<'a> DataLoader<'a> {
     /// without, `generator` is left untouched.
     pub fn iter(&self, generator: &mut Generator) -> Batches<'a> {
         let order = self.shuffle.then(|| generator.randperm(self.n_rows()));
+        let end = self.rows_per_pass();
+        let whole = (order.is_none() && end > 0 && self.batch_size() >= end).then(|| {
+            self.whole
+                .get_or_init(|| {
+                    (
+                        Tensor::from_array(row_range(self.x, 0, end)),
+                        Tensor::from_array(row_range(self.y, 0, end)),
+                    )
+                })
+                .clone()
+        });
         Batches {
             x: self.x,
             y: self.y,
+            whole,
             order,
             batch_size: self.batch_size(),
             pos: 0,
-            end: self.rows_per_pass(),
+            end,
         }
     }
 }
@@ -150,6 +169,8 @@ impl<'a> DataLoader<'a> {
 pub struct Batches<'a> {
     x: &'a Array,
     y: &'a Array,
+    /// The loader's full batch, when a pass is that one batch.
+    whole: Option<(Tensor, Tensor)>,
     order: Option<Vec<usize>>,
     batch_size: usize,
     pos: usize,
@@ -174,6 +195,10 @@ impl Iterator for Batches<'_> {
     fn next(&mut self) -> Option<(Tensor, Tensor)> {
         if self.pos >= self.end {
             return None;
+        }
+        if let Some(batch) = self.whole.take() {
+            self.pos = self.end;
+            return Some(batch);
         }
         let end = (self.pos + self.batch_size).min(self.end);
         let (x, y) = match &self.order {
@@ -201,6 +226,7 @@ impl ExactSizeIterator for Batches<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn ds(n: usize) -> Dataset {
         let x = Array::new(&[n, 2], (0..2 * n).map(|v| v as f32).collect());
@@ -210,6 +236,32 @@ mod tests {
 
     fn rows_of(batches: &[(Tensor, Tensor)]) -> Vec<Vec<f32>> {
         batches.iter().map(|(_, y)| y.to_vec()).collect()
+    }
+
+    #[test]
+    fn a_full_batch_is_made_once_and_handed_out_every_pass() {
+        let d = ds(5);
+        let mut g = Generator::new(0);
+        for batch_size in [0, 5, 9] {
+            let loader = DataLoader::new(&d, batch_size, false);
+            let first: Vec<_> = loader.iter(&mut g).collect();
+            let second: Vec<_> = loader.iter(&mut g).collect();
+            assert_eq!((first.len(), second.len()), (1, 1));
+            assert_eq!(first[0].0.to_vec(), d.x.data().to_vec());
+            assert_eq!(first[0].1.to_vec(), d.y.data().to_vec());
+            assert!(Arc::ptr_eq(&first[0].0 .0, &second[0].0 .0));
+        }
+        // drop_last set after a pass: the next pass is cut anew.
+        let loader = DataLoader::new(&d, 4, false);
+        assert_eq!(loader.iter(&mut g).count(), 2);
+        let loader = loader.drop_last(true);
+        let batches: Vec<_> = loader.iter(&mut g).collect();
+        assert_eq!((batches.len(), batches[0].0.shape()), (1, vec![4, 2]));
+        // Shuffled full batches are drawn afresh.
+        let loader = DataLoader::new(&d, 0, true);
+        let a = loader.iter(&mut g).next().unwrap();
+        let b = loader.iter(&mut g).next().unwrap();
+        assert!(!Arc::ptr_eq(&a.0 .0, &b.0 .0));
     }
 
     #[test]
