@@ -3,14 +3,15 @@
 //!
 //! - [`experiment`]: the whole experiment as a URL query string, and as the CLI's TOML.
 //! - [`datasets`]: the 2-D datasets (xor, circle, gauss, spiral, moons, plane), seeded.
-//! - [`session`]: a model, its optimizer and its data; steps, epochs, heatmaps, the backward
-//!   pass of one point by hand and by autograd, safetensors in and out.
+//! - [`session`]: a model, its optimizer and its data; steps, epochs, heatmaps, safetensors.
+//! - [`backward`]: the backward pass of one point by hand, checked against autograd.
 //! - `wasm`: the C-ABI functions the page calls (built for `wasm32` only).
 //!
 //! The same experiment gives the same numbers here, natively, as in the page.
 
 #![warn(missing_docs)]
 
+pub mod backward;
 pub mod datasets;
 pub mod experiment;
 pub mod session;
