@@ -5,6 +5,7 @@
 //! - [`datasets`]: the 2-D datasets (xor, circle, gauss, spiral, moons, plane), seeded.
 //! - [`session`]: a model, its optimizer and its data; steps, epochs, heatmaps, safetensors.
 //! - [`backward`]: the backward pass of one point by hand, checked against autograd.
+//! - [`digest`]: the digest of the sources the committed `playground.wasm` was built from.
 //! - `wasm`: the C-ABI functions the page calls (built for `wasm32` only).
 //!
 //! The same experiment gives the same numbers here, natively, as in the page.
@@ -13,6 +14,8 @@
 
 pub mod backward;
 pub mod datasets;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod digest;
 pub mod experiment;
 pub mod session;
 #[cfg(target_arch = "wasm32")]

@@ -355,6 +355,17 @@ impl Session {
         (self.set_loss(&tx, &ty), self.set_loss(&vx, &vy))
     }
 
+    /// The model's raw outputs (logits for `bce`) on the training (`test = false`) or the
+    /// test points, in eval mode: what `backprop predict` prints for the CSV of [`Session::csv`].
+    pub fn outputs(&mut self, test: bool) -> Vec<f32> {
+        let x = if test {
+            self.test_x.clone()
+        } else {
+            self.train_x.clone()
+        };
+        self.eval_forward(&x).data().to_vec()
+    }
+
     /// Every neuron's output over a `res × res` grid of the plane [-6, 6]² (row 0 at x2 = 6,
     /// column 0 at x1 = -6, cell centres), in eval mode: the input features first, then each
     /// hidden layer's neurons (after activation, BatchNorm and dropout), then the output
@@ -742,6 +753,7 @@ mod tests {
         let v: Value = serde_json::from_str(&s.state_json(0)).unwrap();
         assert_eq!(v["layers"].as_array().unwrap().len(), 3);
         assert_eq!(v["layers"][0]["weight"].as_array().unwrap().len(), 12);
+        assert_eq!(s.outputs(true).len(), 10);
         let p: Value = serde_json::from_str(&s.points_json()).unwrap();
         assert_eq!(p["test"].as_array().unwrap().len(), 10);
     }

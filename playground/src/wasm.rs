@@ -181,6 +181,21 @@ pub extern "C" fn pg_heatmaps(res: usize) -> i32 {
     })
 }
 
+/// The model's outputs on the training (`test = 0`) or test points, as floats.
+#[no_mangle]
+pub extern "C" fn pg_outputs(test: i32) -> i32 {
+    with(|st| {
+        let r = session(st).map(|s| s.outputs(test != 0));
+        match r {
+            Ok(v) => {
+                st.floats = v;
+                0
+            }
+            Err(e) => answer(st, Err(e)),
+        }
+    })
+}
+
 /// The backward pass of training point `index`, as JSON.
 #[no_mangle]
 pub extern "C" fn pg_backward(index: usize) -> i32 {
