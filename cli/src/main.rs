@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod device;
 mod output;
+mod playground;
 mod predict;
 mod prepare;
 mod progress;
@@ -100,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => predict::run_predict(&args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => predict::run_eval(&args).map(|_| ExitCode::SUCCESS),
         Command::Tour(args) => tour::run(&args).map(|_| ExitCode::SUCCESS),
+        Command::Playground(args) => playground::run(&args).map(|_| ExitCode::SUCCESS),
     }
 }
 
