@@ -147,7 +147,7 @@ fn serves_the_page_and_the_wasm_over_a_socket() {
     assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 2, "{all}");
     let js_len = committed("app.js").len();
     assert!(
-        all.ends_with(&format!("Connection: close\r\n\r\n")),
+        all.ends_with("Connection: close\r\n\r\n"),
         "HEAD sends no body"
     );
     assert!(all.contains(&format!("Content-Length: {js_len}")));
