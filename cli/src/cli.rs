@@ -10,7 +10,7 @@ Examples:
   backprop predict --config mlp.toml --model runs/mine/model.safetensors --input x.csv --output y.csv --classes
   backprop eval --config mlp.toml --model runs/mine/model.safetensors --data test.csv
   backprop tour --section 3                  run section 3 of the MLP/backprop tutorial
-  backprop playground                        watch an MLP learn (and backprop happen) in the browser
+  backprop playground --export site          the playground page (`backprop playground` serves it) as files
 
 A config (TOML):
   seed = 0

@@ -100,3 +100,24 @@ fn the_page_calls_only_what_the_wasm_exports() {
         }
     }
 }
+
+#[test]
+fn the_digest_covers_the_bundles_dependencies_not_the_clis() {
+    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"))
+        .unwrap();
+    let kept = backprop_playground::digest::lock_entries(&lock, "backprop-playground");
+    for want in [
+        "backprop",
+        "backprop-playground",
+        "safetensors",
+        "rand_chacha",
+        "libm",
+    ] {
+        assert!(kept.contains(&format!("name = \"{want}\"\n")), "{want}");
+    }
+    // Cargo.lock does not tell dev and optional dependencies apart, so the library's benches'
+    // and GPU crates count too; the CLI's own crates do not.
+    for not in ["backprop-cli", "indicatif", "ctrlc", "toml"] {
+        assert!(!kept.contains(&format!("name = \"{not}\"\n")), "{not}");
+    }
+}
