@@ -313,3 +313,66 @@ fn playground_trains_xor_in_chromium_and_hands_off_to_predict() {
         png.display()
     );
 }
+
+/// The benchmark of BENCHMARKS.md (not a timed test: it asserts nothing about speed). The
+/// page's `?bench=1` mode runs 200 frames of the default net (2-4-2-1 tanh, 250 points, batch
+/// 10), each one epoch plus every neuron's heatmap and every chart redrawn, then 20 000 steps
+/// without drawing, and logs frames/s and steps/s to the console. Real time, so no virtual
+/// time: the figures come from Chromium's log on stderr.
+///
+/// `cargo test --release -p backprop-cli --test playground_chromium -- --ignored --nocapture`
+#[test]
+#[ignore = "a benchmark; run it with --ignored"]
+fn playground_benchmark_in_chromium() {
+    let Some(browser_path) = chromium() else {
+        println!("playground benchmark: skipped: chromium not found");
+        return;
+    };
+    let dir = TempDir::new("playground-bench");
+    let (_server, base) = serve();
+    let mut cmd = Command::new(&browser_path);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!(
+        "--user-data-dir={}",
+        dir.0.join("profile").display()
+    ))
+    .arg(format!("{base}index.html?bench=1"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let mut child = Server(cmd.spawn().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("playground-report ") {
+                let _ = tx.send(line[i + "playground-report ".len()..].to_string());
+                return;
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the page reported within 120 s");
+    drop(child);
+    // The console quotes the message: `"playground-report {...}", source: ...`.
+    let json = &line[..line.rfind('}').unwrap() + 1];
+    let r: Value = serde_json::from_str(json).unwrap();
+    let fps = r["fps"].as_f64().unwrap();
+    let steps = r["steps_per_s"].as_f64().unwrap();
+    assert!(fps > 0.0 && steps > 0.0, "{r}");
+    println!(
+        "playground benchmark ({}): {fps:.0} frames/s (one epoch of {} steps and every heatmap per frame, {:.2} ms a frame), {steps:.0} steps/s without drawing",
+        browser_path.display(),
+        r["batches_per_epoch"],
+        r["frame_ms"].as_f64().unwrap(),
+    );
+}

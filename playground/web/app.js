@@ -510,14 +510,16 @@ function writeChain() {
   const hand = l.dw[j * nIn + k];
   const auto = l.autograd_dw[j * nIn + k];
   const lines = [];
+  // A factor in a product: negative numbers in parentheses.
+  const f = (v) => (v < 0 ? `(${fmt(v)})` : fmt(v));
   const name = `layers.${linearIndex(li)}.weight[${j}][${k}]`;
   lines.push(`∂L/∂${name} = ∂L/∂a${j + 1} · ∂a${j + 1}/∂z${j + 1} · a_prev${k + 1}`);
-  lines.push(`   = ${fmt(l.da[j])} · ${fmt(l.dadz[j])} · ${fmt(aPrev)} = ${fmt(hand)}`);
+  lines.push(`   = ${f(l.da[j])} · ${f(l.dadz[j])} · ${f(aPrev)} = ${fmt(hand)}`);
   if (li + 1 < L.length) {
     const nx = L[li + 1];
     const nxIn = nx.dw.length / nx.z.length;
     const w = state.layers[li + 1].weight;
-    const terms = nx.z.map((_, m) => `${fmt(w[m * nxIn + j])}·${fmt(nx.dz[m])}`);
+    const terms = nx.z.map((_, m) => `${f(w[m * nxIn + j])}·${f(nx.dz[m])}`);
     lines.push(`where ∂L/∂a${j + 1} = Σₘ w[m][${j}] · ∂L/∂z'ₘ = ${terms.join(' + ')} = ${fmt(l.da[j])}`);
   } else {
     lines.push(`where ∂L/∂a${j + 1} = ∂L/∂output = ${fmt(l.da[j])} (${exp.get('loss') === 'bce' ? 'σ(z) − y' : exp.get('loss') === 'mse' ? '2(z − y)' : 'sign(z − y)'})`);
@@ -590,6 +592,8 @@ function report(obj) {
   const pre = $('autotest');
   pre.textContent = JSON.stringify(obj);
   pre.hidden = false;
+  // Also to the console: a browser run without virtual time (the benchmark) reads it there.
+  console.log('playground-report ' + pre.textContent);
 }
 
 async function main() {
