@@ -176,3 +176,94 @@ fn a_port_in_use_is_one_line() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// The hand-off without a browser: the config, CSVs and weights a playground session writes
+/// train and predict with the CLI, and the model the CLI trains loads back into a session, where
+/// it gives the outputs `backprop predict` prints.
+#[test]
+fn session_files_train_with_the_cli_and_its_model_loads_back() {
+    use backprop_playground::{Experiment, Session};
+    let dir = TempDir::new("playground-handoff");
+    let e = Experiment::parse(
+        "dataset=circle&features=x1,x2,x1sq,x2sq&layers=5,3&bn=1&dropout=0.1&seed=3",
+    )
+    .unwrap();
+    let mut s = Session::new(e.clone(), None).unwrap();
+    s.run_epoch();
+    std::fs::write(
+        dir.0.join("config.toml"),
+        e.to_toml("train.csv", "test.csv", 3),
+    )
+    .unwrap();
+    std::fs::write(dir.0.join("train.csv"), s.csv(false)).unwrap();
+    std::fs::write(dir.0.join("test.csv"), s.csv(true)).unwrap();
+    std::fs::write(dir.0.join("page.safetensors"), s.safetensors().unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .current_dir(&dir.0)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "backprop {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The page's weights evaluate with the CLI.
+    let eval = run(&[
+        "eval",
+        "--config",
+        "config.toml",
+        "--model",
+        "page.safetensors",
+        "--data",
+        "test.csv",
+    ]);
+    assert!(eval.contains("test.csv loss"), "{eval}");
+    // The CLI trains the same net, and its model loads back into the page's session.
+    run(&[
+        "train",
+        "--config",
+        "config.toml",
+        "--out",
+        "run",
+        "--quiet",
+    ]);
+    let features: String = s
+        .csv(true)
+        .lines()
+        .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+        .collect();
+    std::fs::write(dir.0.join("x.csv"), features).unwrap();
+    run(&[
+        "predict",
+        "--config",
+        "config.toml",
+        "--model",
+        "run/model.safetensors",
+        "--input",
+        "x.csv",
+        "--output",
+        "y.csv",
+    ]);
+    let predicted: Vec<f32> = std::fs::read_to_string(dir.0.join("y.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let before = s.outputs(true);
+    s.load_safetensors(&std::fs::read(dir.0.join("run/model.safetensors")).unwrap())
+        .unwrap();
+    let after = s.outputs(true);
+    assert_ne!(before, after);
+    assert_eq!(after.len(), predicted.len());
+    for (i, (a, p)) in after.iter().zip(&predicted).enumerate() {
+        assert!(
+            (a - p).abs() <= 1e-5 + 1e-5 * p.abs(),
+            "row {i}: session {a} vs predict {p}"
+        );
+    }
+}
