@@ -81,11 +81,13 @@ one row per input row, as CSV with a header or as float32 .npy of shape [rows, o
     Eval(EvalArgs),
     /// Run the tutorial's eight sections (or one), printing what each prints and saving its
     /// figures.
-    #[command(after_help = "Example:\n  backprop tour --section 7 --out figures\n\n\
+    #[command(
+        after_help = "Examples:\n  backprop tour --section 7 --out figures\n  backprop tour --html --out site            the whole tour as one page, site/tour.html\n\n\
 Sections: 1 architecture diagram, 2 a neuron, 3 backprop by hand, 4 an MLP from scratch,\n\
 5 autograd and its graph, 6 nn + Adam on XOR, 7 gradient pictures, 8 BatchNorm/Dropout/StepLR.\n\
 Figures go to --out DIR (made if missing) or a new tour/ folder; seeds are fixed, so every\n\
-run prints the same numbers. The code is the library's `backprop::tour` module.")]
+run prints the same numbers. The code is the library's `backprop::tour` module."
+    )]
     Tour(TourArgs),
     /// Serve the playground on 127.0.0.1: a page where a small MLP trains on 2-D data in the
     /// browser (the library compiled to WebAssembly), with every neuron's output, the weights,
@@ -178,6 +180,10 @@ pub struct TourArgs {
     /// Save figures here (made if missing; default: a new tour/ folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write one self-contained tour.html (prose, code, output and figures of each section)
+    /// into --out DIR or the current folder, instead of printing.
+    #[arg(long)]
+    pub html: bool,
 }
 
 #[derive(Args, Debug)]

@@ -14,6 +14,7 @@ mod predict;
 mod prepare;
 mod progress;
 mod tour;
+mod tour_html;
 mod train;
 
 use clap::Parser;
