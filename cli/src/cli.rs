@@ -10,6 +10,7 @@ Examples:
   backprop predict --config mlp.toml --model runs/mine/model.safetensors --input x.csv --output y.csv --classes
   backprop eval --config mlp.toml --model runs/mine/model.safetensors --data test.csv
   backprop tour --section 3                  run section 3 of the MLP/backprop tutorial
+  backprop playground --export site          the playground page (`backprop playground` serves it) as files
 
 A config (TOML):
   seed = 0
@@ -90,12 +91,26 @@ one row per input row, as CSV with a header or as float32 .npy of shape [rows, o
     Eval(EvalArgs),
     /// Run the tutorial's eight sections (or one), printing what each prints and saving its
     /// figures.
-    #[command(after_help = "Example:\n  backprop tour --section 7 --out figures\n\n\
+    #[command(
+        after_help = "Examples:\n  backprop tour --section 7 --out figures\n  backprop tour --html --out site            the whole tour as one page, site/tour.html\n\n\
 Sections: 1 architecture diagram, 2 a neuron, 3 backprop by hand, 4 an MLP from scratch,\n\
 5 autograd and its graph, 6 nn + Adam on XOR, 7 gradient pictures, 8 BatchNorm/Dropout/StepLR.\n\
 Figures go to --out DIR (made if missing) or a new tour/ folder; seeds are fixed, so every\n\
-run prints the same numbers. The code is the library's `backprop::tour` module.")]
+run prints the same numbers. The code is the library's `backprop::tour` module."
+    )]
     Tour(TourArgs),
+    /// Serve the playground on 127.0.0.1: a page where a small MLP trains on 2-D data in the
+    /// browser (the library compiled to WebAssembly), with every neuron's output, the weights,
+    /// the gradients and the backward pass of one point shown live.
+    #[command(
+        after_help = "Examples:\n  backprop playground --port 8000     then open the URL it prints\n  \
+backprop playground --export site   write the page's files (index.html, app.js, style.css,\n  \
+playground.wasm) into site/, to serve from anywhere\n\n\
+The whole experiment lives in the page's URL (e.g. ?dataset=spiral&layers=8,8&activation=relu),\n\
+so a link reproduces a run. The page downloads config.toml, train.csv, test.csv and\n\
+model.safetensors for `backprop predict`, and loads a model.safetensors back."
+    )]
+    Playground(PlaygroundArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -178,4 +193,23 @@ pub struct TourArgs {
     /// Save figures here (made if missing; default: a new tour/ folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write one self-contained tour.html (prose, code, output and figures of each section)
+    /// into --out DIR or the current folder, instead of printing.
+    #[arg(long)]
+    pub html: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlaygroundArgs {
+    /// The port to serve on, on 127.0.0.1 (0: any free port).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8000,
+        conflicts_with = "export"
+    )]
+    pub port: u16,
+    /// Write the page's files into DIR (made if missing) instead of serving them.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }

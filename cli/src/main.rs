@@ -11,10 +11,12 @@ mod config;
 mod device;
 mod metrics;
 mod output;
+mod playground;
 mod predict;
 mod prepare;
 mod progress;
 mod tour;
+mod tour_html;
 mod train;
 
 use clap::Parser;
@@ -102,6 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => predict::run_predict(&args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => predict::run_eval(&args).map(|_| ExitCode::SUCCESS),
         Command::Tour(args) => tour::run(&args).map(|_| ExitCode::SUCCESS),
+        Command::Playground(args) => playground::run(&args).map(|_| ExitCode::SUCCESS),
     }
 }
 

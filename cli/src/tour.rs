@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 /// Runs the tour.
 pub fn run(args: &TourArgs) -> Result<()> {
+    if args.html {
+        return crate::tour_html::run(args);
+    }
     let sections: Vec<&Section> = match args.section {
         Some(n) => match tour::section(n) {
             Ok(s) => vec![s],

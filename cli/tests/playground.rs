@@ -1,0 +1,269 @@
+//! `backprop playground`: `--export DIR` writes the committed page, and the server answers a
+//! browser's requests for it over a real socket.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::TempDir;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+const FILES: [&str; 4] = ["index.html", "app.js", "style.css", "playground.wasm"];
+
+fn committed(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../playground/web")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Kills the server when the test ends, pass or fail.
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `backprop playground --port 0`; returns it and the address from the URL it prints.
+fn start() -> (Server, String) {
+    let mut child = Command::new(BIN)
+        .args(["playground", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Server(child);
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    (server, addr)
+}
+
+/// One GET over a fresh connection: (status line, headers, body).
+fn get(addr: &str, path: &str) -> (String, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&all[..split]).into_owned();
+    let (status, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
+    (
+        status.to_string(),
+        headers.to_string(),
+        all[split + 4..].to_vec(),
+    )
+}
+
+#[test]
+fn export_writes_the_committed_page() {
+    let dir = TempDir::new("playground-export");
+    let out = dir.0.join("site/nested");
+    let run = Command::new(BIN)
+        .args(["playground", "--export"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("wrote the playground to"));
+    for f in FILES {
+        assert_eq!(std::fs::read(out.join(f)).unwrap(), committed(f), "{f}");
+    }
+    // A file where the folder should be: one line, and nothing made.
+    let blocker = dir.0.join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let run = Command::new(BIN)
+        .args(["playground", "--export"])
+        .arg(blocker.join("site"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        err.starts_with("error: --export") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let run = Command::new(BIN)
+        .args(["playground", "--port", "9", "--export"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("cannot be used with"));
+}
+
+#[test]
+fn serves_the_page_and_the_wasm_over_a_socket() {
+    let (_server, addr) = start();
+    let (status, headers, body) = get(&addr, "/");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(headers.contains("Content-Type: text/html"), "{headers}");
+    assert_eq!(body, committed("index.html"));
+    // The page's own URL carries the experiment: the query is ignored by the server.
+    let (status, _, body) = get(&addr, "/index.html?dataset=spiral&layers=8,8");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(body, committed("index.html"));
+    let (status, headers, body) = get(&addr, "/playground.wasm");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.contains("Content-Type: application/wasm"),
+        "{headers}"
+    );
+    assert_eq!(body, committed("playground.wasm"));
+    let (status, _, _) = get(&addr, "/../Cargo.toml");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    // Two requests on one kept-alive connection.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(s, "GET /style.css HTTP/1.1\r\nHost: x\r\n\r\nHEAD /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut all = String::new();
+    s.read_to_string(&mut all).unwrap();
+    assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 2, "{all}");
+    let js_len = committed("app.js").len();
+    assert!(
+        all.ends_with("Connection: close\r\n\r\n"),
+        "HEAD sends no body"
+    );
+    assert!(all.contains(&format!("Content-Length: {js_len}")));
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(s, "POST / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut all = String::new();
+    s.read_to_string(&mut all).unwrap();
+    assert!(all.starts_with("HTTP/1.1 405"), "{all}");
+}
+
+#[test]
+fn a_port_in_use_is_one_line() {
+    let (_server, addr) = start();
+    let port = addr.rsplit(':').next().unwrap();
+    let run = Command::new(BIN)
+        .args(["playground", "--port", port])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        err.starts_with(&format!(
+            "error: --port {port}: cannot listen on 127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// The hand-off without a browser: the config, CSVs and weights a playground session writes
+/// train and predict with the CLI, and the model the CLI trains loads back into a session, where
+/// it gives the outputs `backprop predict` prints.
+#[test]
+fn session_files_train_with_the_cli_and_its_model_loads_back() {
+    use backprop_playground::{Experiment, Session};
+    let dir = TempDir::new("playground-handoff");
+    let e = Experiment::parse(
+        "dataset=circle&features=x1,x2,x1sq,x2sq&layers=5,3&bn=1&dropout=0.1&seed=3",
+    )
+    .unwrap();
+    let mut s = Session::new(e.clone(), None).unwrap();
+    s.run_epoch();
+    std::fs::write(
+        dir.0.join("config.toml"),
+        e.to_toml("train.csv", "test.csv", 3),
+    )
+    .unwrap();
+    std::fs::write(dir.0.join("train.csv"), s.csv(false)).unwrap();
+    std::fs::write(dir.0.join("test.csv"), s.csv(true)).unwrap();
+    std::fs::write(dir.0.join("page.safetensors"), s.safetensors().unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .current_dir(&dir.0)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "backprop {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The page's weights evaluate with the CLI.
+    let eval = run(&[
+        "eval",
+        "--config",
+        "config.toml",
+        "--model",
+        "page.safetensors",
+        "--data",
+        "test.csv",
+    ]);
+    assert!(eval.contains("test.csv loss"), "{eval}");
+    // The CLI trains the same net, and its model loads back into the page's session.
+    run(&[
+        "train",
+        "--config",
+        "config.toml",
+        "--out",
+        "run",
+        "--quiet",
+    ]);
+    let features: String = s
+        .csv(true)
+        .lines()
+        .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+        .collect();
+    std::fs::write(dir.0.join("x.csv"), features).unwrap();
+    run(&[
+        "predict",
+        "--config",
+        "config.toml",
+        "--model",
+        "run/model.safetensors",
+        "--input",
+        "x.csv",
+        "--output",
+        "y.csv",
+    ]);
+    let predicted: Vec<f32> = std::fs::read_to_string(dir.0.join("y.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let before = s.outputs(true);
+    s.load_safetensors(&std::fs::read(dir.0.join("run/model.safetensors")).unwrap())
+        .unwrap();
+    let after = s.outputs(true);
+    assert_ne!(before, after);
+    assert_eq!(after.len(), predicted.len());
+    for (i, (a, p)) in after.iter().zip(&predicted).enumerate() {
+        assert!(
+            (a - p).abs() <= 1e-5 + 1e-5 * p.abs(),
+            "row {i}: session {a} vs predict {p}"
+        );
+    }
+}
