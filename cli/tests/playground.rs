@@ -221,7 +221,12 @@ fn session_files_train_with_the_cli_and_its_model_loads_back() {
         "--data",
         "test.csv",
     ]);
-    assert!(eval.contains("test.csv loss"), "{eval}");
+    // A classification experiment: one logit with bce_with_logits, evaluated as a binary
+    // classifier.
+    assert!(
+        eval.contains("test.csv accuracy:") && eval.contains("ROC AUC"),
+        "{eval}"
+    );
     // The CLI trains the same net, and its model loads back into the page's session.
     run(&[
         "train",
