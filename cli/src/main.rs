@@ -7,16 +7,20 @@
 mod checkpoint;
 mod cli;
 mod config;
+mod console;
 mod device;
+mod lock;
 mod output;
 mod predict;
 mod prepare;
 mod progress;
+mod signals;
 mod tour;
 mod train;
 
 use clap::Parser;
 use cli::{Cli, Command, TrainArgs};
+use console::errln;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -28,7 +32,7 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        eprintln!("error: internal error: {}", one_line(&msg));
+        errln!("error: internal error: {}", one_line(&msg));
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
                 .find(|l| l.starts_with("tip:"))
                 .map(|tip| format!(" ({tip})"))
                 .unwrap_or_default();
-            eprintln!("{first}{suggestion}");
+            errln!("{first}{suggestion}");
             return ExitCode::from(2);
         }
     };
@@ -52,7 +56,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
-            eprintln!("error: {}", one_line(&message(&err)));
+            errln!("error: {}", one_line(&message(&err)));
             ExitCode::FAILURE
         }
         Err(_) => ExitCode::from(101),
@@ -77,23 +81,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
         Command::Train(args) => {
-            let _ = ctrlc::set_handler(|| {
-                if train::INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    // A second Ctrl-C: stop now, without a checkpoint.
-                    eprintln!("error: interrupted twice; stopped without a checkpoint");
-                    std::process::exit(130);
-                }
-                eprintln!("interrupt: finishing this epoch, then saving a checkpoint (Ctrl-C again to abort)");
-            });
+            signals::install();
             match train::run(&args)? {
                 train::Outcome::Finished => Ok(ExitCode::SUCCESS),
-                train::Outcome::Interrupted(dir) => {
-                    eprintln!(
-                        "interrupted: checkpoint saved in {}; continue with `backprop train --resume {}`",
+                train::Outcome::Interrupted(dir, signal) => {
+                    errln!(
+                        "stopped by {}: checkpoint saved in {}; continue with `backprop train --resume {}`",
+                        signals::name(signal),
                         dir.display(),
                         dir.display()
                     );
-                    Ok(ExitCode::from(130))
+                    Ok(ExitCode::from(signals::exit_code(signal)))
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::config::{Config, Source};
+use crate::console::outln;
 use crate::device;
 use crate::output::{check_parent, create_parent, Created};
 use crate::prepare::{check, load_source, standardize, standardizer_from};
@@ -129,18 +130,18 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let n_classes = classify.then(|| *config.model.layers.last().expect("layers"));
     let loss = loss_fn(config.train.loss);
     let e = evaluate(&mut model, &loss, &x, &ds.y, n_classes);
-    println!("{}", metrics_summary(&args.data, &e, ds.len()));
+    outln!("{}", metrics_summary(&args.data, &e, ds.len()));
     if let Some(cm) = &e.confusion {
-        println!("class  precision   recall  support");
+        outln!("class  precision   recall  support");
         for c in 0..cm.n_classes() {
             let support: usize = cm.counts[c].iter().sum();
-            println!(
+            outln!(
                 "{c:>5}  {:>8.2}%  {:>6.2}%  {support:>7}",
                 100.0 * cm.precision(c),
                 100.0 * cm.recall(c)
             );
         }
-        println!("confusion matrix:\n{cm}");
+        outln!("confusion matrix:\n{cm}");
     }
     Ok(())
 }

@@ -5,10 +5,13 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
+use crate::console::outln;
 use crate::device;
-use crate::output::{check_dir, check_parent, create_parent, run_folder, write_file, Created};
+use crate::lock;
+use crate::output::{check_dir, check_parent, run_folder, write_file, write_optional, Created};
 use crate::prepare::{model_metadata, prepare, source_name, Prepared};
 use crate::progress::Progress;
+use crate::signals;
 use anyhow::{bail, Context, Result};
 use backprop::data::{DataLoader, Dataset};
 use backprop::io::safetensors;
@@ -22,17 +25,13 @@ use backprop::train::{evaluate, train_epoch_with_hook, Evaluation, StepOptions};
 use backprop::viz::{training_report, GradientMonitor, ReportInput};
 use backprop::{Device, Tensor};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-
-/// Set by the Ctrl-C handler; checked at the end of each epoch.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// How a training run ended without an error.
 pub enum Outcome {
     Finished,
-    /// Ctrl-C: a checkpoint was saved in this folder.
-    Interrupted(PathBuf),
+    /// A stop signal (its number): a checkpoint was saved in this folder.
+    Interrupted(PathBuf, i32),
 }
 
 /// The loss as a function of (output, target).
@@ -266,6 +265,13 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             &mut created,
         )?,
     };
+    let flag = match (resume, &args.out) {
+        (Some(_), _) => "--resume",
+        (None, Some(_)) => "--out",
+        (None, None) => "run folder",
+    };
+    let _lock = lock::lock_folder(&dir, &format!("{flag} {}", dir.display()), &mut created)?;
+    signals::set_run_folder(&dir, checkpoint.as_ref().map(|_| state.epoch));
     if resume.is_none() {
         write_file(
             &dir.join("config.toml"),
@@ -352,9 +358,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             (Some(patience), Some((_, v))) => state.early_stop(v.loss, patience),
             _ => false,
         };
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let interrupted = signals::requested();
         let due = args.checkpoint_every.is_some_and(|n| epoch % n == 0);
-        if due || interrupted {
+        if due || interrupted.is_some() {
             let ck = Checkpoint::capture(
                 &model,
                 optimizer.as_ref(),
@@ -367,8 +373,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             created.keep(&dir.join(checkpoint::FILE));
             created.keep(&dir.join("config.toml"));
             last_checkpoint = Some(epoch);
+            signals::checkpointed(&dir, epoch);
         }
-        if interrupted {
+        if let Some(signal) = interrupted {
             progress.finish();
             write_file(
                 &dir.join("config.toml"),
@@ -376,7 +383,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                 &mut created,
             )?;
             created.keep_all();
-            return Ok(Outcome::Interrupted(dir));
+            return Ok(Outcome::Interrupted(dir, signal));
         }
         if stop_early {
             let patience = config.train.early_stopping.unwrap_or(0);
@@ -398,13 +405,13 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         metrics_text.as_bytes(),
         &mut created,
     )?;
+    // A failed --save or --metrics is reported after the run, which stays complete.
+    let mut failed = Vec::new();
     if let Some(p) = &args.save {
-        create_parent(p, &mut created)?;
-        write_file(p, &weights, &mut created)?;
+        failed.extend(write_optional(p, "--save", &weights));
     }
     if let Some(p) = &args.metrics {
-        create_parent(p, &mut created)?;
-        write_file(p, metrics_text.as_bytes(), &mut created)?;
+        failed.extend(write_optional(p, "--metrics", metrics_text.as_bytes()));
     }
     let report = training_report(
         &mut model,
@@ -424,7 +431,15 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     )?;
     write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
     created.keep_all();
+    signals::remove_marker(&dir);
     summary(&mut model, &loss, &data, &dir, args.quiet);
+    if !failed.is_empty() {
+        bail!(
+            "{}; the run itself is complete in {}",
+            failed.join("; "),
+            dir.display()
+        );
+    }
     Ok(Outcome::Finished)
 }
 
@@ -510,11 +525,11 @@ fn summary(
         (None, None) => ("train", &data.train),
     };
     let e = evaluate(model, loss, &ds.x, &ds.y, data.n_classes);
-    println!("{}", metrics_summary(name, &e, ds.len()));
+    outln!("{}", metrics_summary(name, &e, ds.len()));
     if let (Some(cm), false) = (&e.confusion, quiet) {
-        println!("confusion matrix ({name}):\n{cm}");
+        outln!("confusion matrix ({name}):\n{cm}");
     }
-    println!("run folder: {}", dir.display());
+    outln!("run folder: {}", dir.display());
 }
 
 /// One line of metrics, the same for `train` and `eval`: accuracy in percent for a classifier,

@@ -1,0 +1,450 @@
+//! The `backprop` command under stress: special files as outputs, a full disk, stop signals
+//! (SIGTERM, SIGHUP, a second SIGINT, SIGKILL mid-checkpoint), closed pipes, two runs sharing a
+//! folder, hostile files and edited checkpoints. Every test has its own folder; a test that waits
+//! for a run waits for something the run wrote, never for a fixed time.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::TempDir;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+
+/// Many tiny epochs: a run that lasts until it is stopped.
+const ENDLESS: &str = "seed = 5\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\n\
+                       loss = \"mse\"\nlr = 0.01\nbatch_size = 0\nepochs = 200000\n";
+
+/// A quick run.
+const QUICK: &str = "seed = 1\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\n\
+                     loss = \"mse\"\nlr = 0.1\nbatch_size = 0\nepochs = 5\n";
+
+/// Epochs of several seconds each (one row per step through a wide model).
+const SLOW_EPOCHS: &str = "[model]\nlayers = [64, 1024, 1024, 10]\n[data]\ntrain = \"digits\"\n\
+                           [train]\nbatch_size = 1\nepochs = 100\n";
+
+fn run(dir: &TempDir, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(&dir.0)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn ok(dir: &TempDir, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a failing command; returns its one-line stderr.
+#[track_caller]
+fn fails(dir: &TempDir, args: &[&str]) -> String {
+    let out = run(dir, args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    err
+}
+
+fn spawn(dir: &TempDir, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    (child, stderr)
+}
+
+/// Reads stderr lines until one starts with `prefix`.
+#[track_caller]
+fn wait_for_line(stderr: &mut BufReader<ChildStderr>, prefix: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).unwrap();
+        assert!(n > 0, "the run ended before printing {prefix:?}: {seen}");
+        if line.starts_with(prefix) {
+            return line;
+        }
+        seen.push_str(&line);
+    }
+}
+
+/// Waits (up to two minutes) until `path` exists.
+#[track_caller]
+fn wait_for_file(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn rest(mut stderr: BufReader<ChildStderr>) -> String {
+    let mut s = String::new();
+    stderr.read_to_string(&mut s).unwrap();
+    s
+}
+
+/// Names in `dir` (not recursive), sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The id of a process that has ended.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[cfg(unix)]
+fn file_type(path: &Path) -> std::fs::FileType {
+    std::fs::symlink_metadata(path).unwrap().file_type()
+}
+
+// ---- Outputs
+
+#[cfg(unix)]
+#[test]
+fn special_files_and_links_are_written_through_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = TempDir::new("rel-special");
+    dir.write("q.toml", QUICK);
+    // A FIFO: a reader gets the weights, and the FIFO stays a FIFO.
+    let fifo = dir.path("weights.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    // A link to a device, a link to a regular file.
+    std::os::unix::fs::symlink("/dev/null", dir.path("null.jsonl")).unwrap();
+    dir.write("real.safetensors", "old");
+    std::os::unix::fs::symlink(dir.path("real.safetensors"), dir.path("link.safetensors")).unwrap();
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "q.toml",
+            "--out",
+            "a",
+            "--quiet",
+            "--save",
+            "weights.fifo",
+            "--metrics",
+            "null.jsonl",
+        ],
+    );
+    let got = reader.join().unwrap();
+    assert_eq!(got, std::fs::read(dir.path("a/model.safetensors")).unwrap());
+    assert!(file_type(&fifo).is_fifo());
+    assert!(file_type(&dir.path("null.jsonl")).is_symlink());
+    assert!(file_type(Path::new("/dev/null")).is_char_device());
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "q.toml",
+            "--out",
+            "b",
+            "--quiet",
+            "--save",
+            "link.safetensors",
+        ],
+    );
+    assert!(file_type(&dir.path("link.safetensors")).is_symlink());
+    assert_eq!(
+        std::fs::read(dir.path("real.safetensors")).unwrap(),
+        std::fs::read(dir.path("b/model.safetensors")).unwrap()
+    );
+    // No temporary file anywhere.
+    let listing = dir.listing();
+    assert!(
+        !listing.iter().any(|p| p.contains(".backprop-tmp-")),
+        "{listing:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_the_optional_output_and_keeps_the_run() {
+    use std::os::unix::fs::FileTypeExt;
+    let full = Path::new("/dev/full");
+    if std::fs::OpenOptions::new().write(true).open(full).is_err() {
+        println!("skipped: no writable /dev/full here");
+        return;
+    }
+    let dir = TempDir::new("rel-full");
+    dir.write("q.toml", QUICK);
+    for flag in ["--save", "--metrics"] {
+        let out = format!("run{flag}");
+        let err = fails(
+            &dir,
+            &[
+                "train",
+                "--config",
+                "q.toml",
+                "--out",
+                &out,
+                "--quiet",
+                flag,
+                "/dev/full",
+            ],
+        );
+        assert!(
+            err.starts_with(&format!("error: {flag}: /dev/full")),
+            "{err}"
+        );
+        assert!(err.contains("No space left"), "{err}");
+        assert!(err.contains("the run itself is complete"), "{err}");
+        assert_eq!(
+            names(&dir.path(&out)),
+            [
+                "config.toml",
+                "metrics.jsonl",
+                "model.safetensors",
+                "report.html"
+            ]
+        );
+        assert!(file_type(full).is_char_device());
+    }
+}
+
+// ---- Signals
+
+#[test]
+fn sigterm_saves_a_checkpoint_exits_143_and_resumes() {
+    let dir = TempDir::new("rel-term");
+    dir.write("x.toml", ENDLESS);
+    let (mut child, mut stderr) = spawn(&dir, &["train", "--config", "x.toml", "--out", "a"]);
+    wait_for_line(&mut stderr, "epoch 1/");
+    signal(&child, "TERM");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(143), "{rest}");
+    assert!(rest.contains("stopped by SIGTERM"), "{rest}");
+    assert!(rest.contains("--resume a"), "{rest}");
+    assert_eq!(
+        names(&dir.path("a")),
+        ["checkpoint.safetensors", "config.toml"]
+    );
+    // The stopped run continues (a shorter run of the same config, to keep the test quick).
+    let config = std::fs::read_to_string(dir.path("a/config.toml")).unwrap();
+    let epoch = checkpoint_epoch(&dir.path("a/checkpoint.safetensors"));
+    let config = config.replace("epochs = 200000", &format!("epochs = {}", epoch + 1));
+    assert!(config.contains(&format!("epochs = {}", epoch + 1)));
+    std::fs::write(dir.path("a/config.toml"), config).unwrap();
+    ok(&dir, &["train", "--resume", "a", "--quiet"]);
+    assert!(dir.path("a/model.safetensors").exists());
+}
+
+#[test]
+fn sighup_saves_a_checkpoint_and_exits_129() {
+    let dir = TempDir::new("rel-hup");
+    dir.write("x.toml", ENDLESS);
+    let (mut child, mut stderr) = spawn(&dir, &["train", "--config", "x.toml", "--out", "a"]);
+    wait_for_line(&mut stderr, "epoch 1/");
+    signal(&child, "HUP");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(129), "{rest}");
+    assert!(rest.contains("stopped by SIGHUP"), "{rest}");
+    assert_eq!(
+        names(&dir.path("a")),
+        ["checkpoint.safetensors", "config.toml"]
+    );
+}
+
+#[test]
+fn a_second_sigint_stops_at_once_and_marks_the_folder() {
+    let dir = TempDir::new("rel-int2");
+    dir.write("s.toml", SLOW_EPOCHS);
+    let (mut child, mut stderr) = spawn(&dir, &["train", "--config", "s.toml", "--out", "a"]);
+    wait_for_file(&dir.path("a/config.toml"));
+    signal(&child, "INT");
+    wait_for_line(&mut stderr, "SIGINT: finishing this epoch");
+    signal(&child, "INT");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    assert!(rest.contains("second SIGINT"), "{rest}");
+    // No half-written file, no lock: the config and a marker saying what happened.
+    assert_eq!(
+        names(&dir.path("a")),
+        ["INCOMPLETE", "config.toml"],
+        "{rest}"
+    );
+    let marker = std::fs::read_to_string(dir.path("a/INCOMPLETE")).unwrap();
+    assert!(marker.contains("cannot be resumed"), "{marker}");
+    let err = fails(&dir, &["train", "--resume", "a"]);
+    assert!(err.contains("no checkpoint"), "{err}");
+}
+
+#[test]
+fn sigkill_during_checkpoint_writes_then_resume_cleans_up_and_continues() {
+    let dir = TempDir::new("rel-kill");
+    dir.write(
+        "k.toml",
+        "[model]\nlayers = [64, 512, 512, 10]\n[data]\ntrain = \"digits\"\n[train]\n\
+         batch_size = 64\nepochs = 100000\n",
+    );
+    let (mut child, stderr) = spawn(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "k.toml",
+            "--out",
+            "a",
+            "--checkpoint-every",
+            "1",
+        ],
+    );
+    wait_for_file(&dir.path("a/checkpoint.safetensors"));
+    // Kill while a checkpoint is being written where the run lets us see one (best effort).
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10)
+        && !names(&dir.path("a"))
+            .iter()
+            .any(|n| n.starts_with(".backprop-tmp-"))
+    {}
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stderr);
+    // A killed run's leftover for sure (a process that has ended), and one of a live process.
+    let dead = format!(".backprop-tmp-{}-0-checkpoint.safetensors", dead_pid());
+    dir.write(&format!("a/{dead}"), "partial");
+    let live = format!(".backprop-tmp-{}-0-other.csv", std::process::id());
+    dir.write(&format!("a/{live}"), "partial");
+    // Resume for two more epochs.
+    let epoch = checkpoint_epoch(&dir.path("a/checkpoint.safetensors"));
+    let config = std::fs::read_to_string(dir.path("a/config.toml")).unwrap();
+    let config = config.replace("epochs = 100000", &format!("epochs = {}", epoch + 2));
+    std::fs::write(dir.path("a/config.toml"), config).unwrap();
+    ok(&dir, &["train", "--resume", "a", "--quiet"]);
+    let left = names(&dir.path("a"));
+    assert!(dir.path("a/model.safetensors").exists(), "{left:?}");
+    let temps: Vec<&String> = left.iter().filter(|n| n.starts_with(".backprop")).collect();
+    assert_eq!(temps, [&live], "{left:?}");
+}
+
+/// The epoch a checkpoint holds.
+fn checkpoint_epoch(path: &Path) -> i64 {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor("epoch").unwrap();
+    i64::from_le_bytes(t.data()[..8].try_into().unwrap())
+}
+
+// ---- Closed pipes
+
+#[test]
+fn closed_stdout_and_stderr_do_not_stop_the_run() {
+    let dir = TempDir::new("rel-pipe");
+    dir.write("q.toml", QUICK);
+    for (out, both) in [("a", false), ("b", true)] {
+        let mut child = Command::new(BIN)
+            .args(["train", "--config", "q.toml", "--out", out])
+            .current_dir(&dir.0)
+            .stdout(Stdio::piped())
+            .stderr(if both { Stdio::piped() } else { Stdio::null() })
+            .spawn()
+            .unwrap();
+        // Close the reading ends before the run prints anything.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "stderr closed too: {both}");
+        assert_eq!(
+            names(&dir.path(out)),
+            [
+                "config.toml",
+                "metrics.jsonl",
+                "model.safetensors",
+                "report.html"
+            ]
+        );
+    }
+}
+
+// ---- One run per folder
+
+#[test]
+fn a_second_run_into_a_busy_folder_is_refused_and_harms_nothing() {
+    let dir = TempDir::new("rel-lock");
+    dir.write("x.toml", ENDLESS);
+    dir.write("q.toml", QUICK);
+    let (mut child, mut stderr) = spawn(&dir, &["train", "--config", "x.toml", "--out", "a"]);
+    wait_for_line(&mut stderr, "epoch 1/");
+    let before = names(&dir.path("a"));
+    let config = std::fs::read(dir.path("a/config.toml")).unwrap();
+    let err = fails(&dir, &["train", "--config", "q.toml", "--out", "a"]);
+    assert!(
+        err.contains(&format!("in use by process {}", child.id())),
+        "{err}"
+    );
+    assert_eq!(names(&dir.path("a")), before);
+    assert_eq!(std::fs::read(dir.path("a/config.toml")).unwrap(), config);
+    signal(&child, "INT");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    assert_eq!(
+        names(&dir.path("a")),
+        ["checkpoint.safetensors", "config.toml"]
+    );
+}
+
+#[test]
+fn a_lock_left_by_a_dead_run_is_taken_over() {
+    let dir = TempDir::new("rel-stale");
+    dir.write("q.toml", QUICK);
+    std::fs::create_dir(dir.path("a")).unwrap();
+    dir.write("a/.backprop-lock", &format!("{}\n", dead_pid()));
+    ok(
+        &dir,
+        &["train", "--config", "q.toml", "--out", "a", "--quiet"],
+    );
+    assert_eq!(
+        names(&dir.path("a")),
+        [
+            "config.toml",
+            "metrics.jsonl",
+            "model.safetensors",
+            "report.html"
+        ]
+    );
+}
