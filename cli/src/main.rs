@@ -4,6 +4,7 @@
 //! (`cli`, `config`), and the work is the library's. Every error prints one line and leaves no
 //! new file behind.
 
+mod architecture;
 mod checkpoint;
 mod cli;
 mod config;
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
                 .find(|l| l.starts_with("tip:"))
                 .map(|tip| format!(" ({tip})"))
                 .unwrap_or_default();
-            errln!("{first}{suggestion}");
+            errln!("{}", one_line(&format!("{first}{suggestion}")));
             return ExitCode::from(2);
         }
     };
@@ -118,11 +119,52 @@ fn message(err: &anyhow::Error) -> String {
     out
 }
 
-/// Joins a multi-line message into one line.
+/// Joins a multi-line message into one line, and cuts what would make it long: a value over
+/// 120 characters (a 10 MB string from a config) keeps its start and end around "…", and the
+/// whole line stays under about 1000 characters.
 fn one_line(s: &str) -> String {
-    s.split('\n')
+    let line = s
+        .split('\n')
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    let words: Vec<String> = line.split(' ').map(|w| cut(w, 80, 20)).collect();
+    cut(&words.join(" "), 700, 200)
+}
+
+/// `s` itself if it has at most `head + tail + 20` characters, else its first `head` and last
+/// `tail` characters around "…".
+fn cut(s: &str, head: usize, tail: usize) -> String {
+    let n = s.chars().count();
+    if n <= head + tail + 20 {
+        return s.to_string();
+    }
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut() {
+        let msg = format!(
+            "c.toml:3:12: unknown value \"{}\"\nnext line",
+            "x".repeat(10_000_000)
+        );
+        let line = one_line(&msg);
+        assert!(line.len() < 200, "{}", line.len());
+        assert!(
+            line.starts_with("c.toml:3:12: unknown value \"xxx"),
+            "{line}"
+        );
+        assert!(line.ends_with("xx\" next line"), "{line}");
+        assert!(line.contains('…'));
+        assert_eq!(one_line("short\n value"), "short value");
+        let many = "word ".repeat(10_000);
+        assert!(one_line(&many).chars().count() <= 901);
+    }
 }

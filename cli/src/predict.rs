@@ -2,6 +2,7 @@
 //! (BatchNorm running statistics, no dropout), with the standardisation `train` stored beside
 //! the weights.
 
+use crate::architecture;
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::config::{Config, Source};
 use crate::console::outln;
@@ -20,6 +21,8 @@ use std::path::Path;
 /// The config's model with the trained weights, and its stored standardiser.
 fn load_model(config: &Config, path: &Path) -> Result<(Mlp, Option<data::Standardizer>)> {
     let (state, meta) = safetensors::load(path)?;
+    // Before the model is built: a config far bigger than the weights allocates nothing.
+    architecture::check(&config.model, &state, &meta, path)?;
     let model = build_model(config);
     model
         .load_state_dict(&state)

@@ -2,6 +2,7 @@
 //! progress output, and write the model, its config, the metrics and report.html into the run
 //! folder.
 
+use crate::architecture;
 use crate::checkpoint::{self, Checkpoint};
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
@@ -396,7 +397,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
     progress.finish();
 
-    let meta = model_metadata(&data);
+    let mut meta = model_metadata(&data);
+    meta.extend(architecture::metadata(&config.model));
     let weights = safetensors::to_bytes(&model.state_dict(), Some(&meta))?;
     write_file(&dir.join("model.safetensors"), &weights, &mut created)?;
     let metrics_text: String = state.metrics.iter().map(|l| format!("{l}\n")).collect();

@@ -448,3 +448,179 @@ fn a_lock_left_by_a_dead_run_is_taken_over() {
         ]
     );
 }
+
+// ---- Sizes from files and configs
+
+#[test]
+fn a_gzipped_idx_claiming_far_more_than_it_holds_is_refused_before_reading() {
+    use std::io::Write;
+    let dir = TempDir::new("rel-gzbomb");
+    // 20 MB of zeros in about 20 KB: a 1000:1 claim, possible for deflate, not for real data.
+    let mut idx = vec![0, 0, 0x08, 3];
+    for d in [2000u32, 100, 100] {
+        idx.extend(d.to_be_bytes());
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&idx).unwrap();
+    gz.write_all(&vec![0u8; 2000 * 100 * 100]).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(dir.path("x-idx3-ubyte.gz"), &gz).unwrap();
+    let mut labels = vec![0, 0, 0x08, 1];
+    labels.extend(2000u32.to_be_bytes());
+    labels.extend(vec![0u8; 2000]);
+    std::fs::write(dir.path("y-idx1-ubyte"), &labels).unwrap();
+    dir.write(
+        "b.toml",
+        "[model]\nlayers = [10000, 10]\n[data]\ntrain_x = \"x-idx3-ubyte.gz\"\n\
+         train_y = \"y-idx1-ubyte\"\n[train]\nepochs = 1\n",
+    );
+    let err = fails(&dir, &["train", "--config", "b.toml", "--out", "a"]);
+    assert!(
+        err.contains(&format!(
+            "need 20000000 data bytes, more than 100 times the {} gzipped bytes",
+            gz.len()
+        )),
+        "{err}"
+    );
+    assert!(!dir.path("a").exists());
+}
+
+#[test]
+fn a_huge_value_in_a_config_is_cut_in_the_message() {
+    let dir = TempDir::new("rel-long");
+    let huge = "x".repeat(10_000_000);
+    dir.write(
+        "c.toml",
+        &format!("[model]\nlayers = [4, 3]\nactivation = \"{huge}\"\n[data]\ntrain = \"iris\"\n"),
+    );
+    let err = fails(&dir, &["train", "--config", "c.toml"]);
+    assert!(err.len() < 400, "{} bytes", err.len());
+    assert!(err.contains("activation"), "{err}");
+    assert!(err.contains('…'), "{err}");
+}
+
+// ---- predict and eval trust neither the config nor the weights
+
+/// Trains a small model into `a/` (with standardisation) and writes an input file.
+fn trained(dir: &TempDir) {
+    dir.write(
+        "m.toml",
+        "seed = 1\n[model]\nlayers = [2, 4, 1]\nactivation = \"tanh\"\n[data]\ntrain = \"xor\"\n\
+         standardize = true\n[train]\nloss = \"mse\"\nbatch_size = 0\nepochs = 3\n",
+    );
+    ok(
+        dir,
+        &["train", "--config", "m.toml", "--out", "a", "--quiet"],
+    );
+    dir.write("x.csv", "x0,x1\n0,1\n1,1\n");
+}
+
+fn predict(dir: &TempDir, config: &str, model: &str) -> Output {
+    run(
+        dir,
+        &[
+            "predict", "--config", config, "--model", model, "--input", "x.csv", "--output",
+            "y.csv",
+        ],
+    )
+}
+
+#[track_caller]
+fn refused(out: Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn a_config_that_does_not_match_the_weights_is_refused_before_building() {
+    let dir = TempDir::new("rel-arch");
+    trained(&dir);
+    let base = std::fs::read_to_string(dir.path("m.toml")).unwrap();
+    assert!(predict(&dir, "m.toml", "a/model.safetensors")
+        .status
+        .success());
+    // 2 x 200 000 000 x 1: 3.2 GB of weights, refused for a file of a few hundred bytes.
+    dir.write(
+        "big.toml",
+        &base.replace("layers = [2, 4, 1]", "layers = [2, 200000000, 1]"),
+    );
+    let err = refused(predict(&dir, "big.toml", "a/model.safetensors"));
+    assert!(
+        err.contains("the model was trained with [model] layers = [2, 4, 1], the config says [2, 200000000, 1]"),
+        "{err}"
+    );
+    for (key, from, to) in [
+        (
+            "activation",
+            "activation = \"tanh\"",
+            "activation = \"relu\"",
+        ),
+        ("batch_norm", "[data]", "batch_norm = true\n[data]"),
+        ("dropout", "[data]", "dropout = 0.5\n[data]"),
+    ] {
+        dir.write("other.toml", &base.replace(from, to));
+        let err = refused(predict(&dir, "other.toml", "a/model.safetensors"));
+        assert!(
+            err.contains(&format!("the model was trained with [model] {key} = ")),
+            "{err}"
+        );
+        let eval = run(
+            &dir,
+            &[
+                "eval",
+                "--config",
+                "other.toml",
+                "--model",
+                "a/model.safetensors",
+                "--data",
+                "xor",
+            ],
+        );
+        assert!(refused(eval).contains(key));
+    }
+    // A file without the recorded keys is still checked by its shapes.
+    let (state, mut meta) =
+        backprop::io::safetensors::load(dir.path("a/model.safetensors")).unwrap();
+    meta.remove("layers");
+    backprop::io::safetensors::save(&state, dir.path("old.safetensors"), Some(&meta)).unwrap();
+    let err = refused(predict(&dir, "big.toml", "old.safetensors"));
+    assert!(
+        err.contains("the weights hold layer sizes [2, 4, 1], the config's [model] layers are [2, 200000000, 1]"),
+        "{err}"
+    );
+    assert!(predict(&dir, "m.toml", "old.safetensors").status.success());
+}
+
+#[test]
+fn non_finite_weights_and_half_a_standardisation_are_refused() {
+    use backprop::nn::StateData;
+    let dir = TempDir::new("rel-nan");
+    trained(&dir);
+    let (mut state, meta) =
+        backprop::io::safetensors::load(dir.path("a/model.safetensors")).unwrap();
+    let save = |name: &str, state: &backprop::nn::StateDict, meta| {
+        backprop::io::safetensors::save(state, dir.path(name), Some(meta)).unwrap()
+    };
+    let mut half = meta.clone();
+    half.remove("standardize_std");
+    save("half.safetensors", &state, &half);
+    let err = refused(predict(&dir, "m.toml", "half.safetensors"));
+    assert!(
+        err.contains("standardize_mean but no standardize_std"),
+        "{err}"
+    );
+    let mut w = state.get("layers.2.weight").unwrap().clone();
+    if let StateData::F32(v) = &mut w.data {
+        v[1] = f32::NAN;
+    }
+    state.insert("layers.2.weight", w);
+    save("nan.safetensors", &state, &meta);
+    let err = refused(predict(&dir, "m.toml", "nan.safetensors"));
+    assert!(
+        err.contains("tensor layers.2.weight holds a NaN or infinite value (element 1)"),
+        "{err}"
+    );
+    assert!(!dir.path("y.csv").exists());
+}

@@ -36,7 +36,7 @@ mod write;
 
 pub use builtin::{by_name, digits, iris, xor, BUILTIN_NAMES};
 pub use csv::{parse_csv, read_csv, read_csv_features, write_csv, MAX_COLUMNS, MAX_LINE_BYTES};
-pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair};
+pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair, MAX_GZIP_RATIO};
 pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};
 pub use split::{random_split, stratified_split, Standardizer};
