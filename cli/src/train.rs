@@ -248,6 +248,11 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let mut shuffle_rng = Generator::new(config.seed.wrapping_add(1));
     let mut state = TrainState::default();
     if let Some(ck) = &checkpoint {
+        ck.validate(
+            config.train.epochs,
+            optimizer.as_ref(),
+            scheduler.as_deref(),
+        )?;
         ck.restore(
             &model,
             optimizer.as_mut(),

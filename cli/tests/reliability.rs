@@ -624,3 +624,105 @@ fn non_finite_weights_and_half_a_standardisation_are_refused() {
     );
     assert!(!dir.path("y.csv").exists());
 }
+
+// ---- Checkpoints are checked like configs
+
+#[test]
+fn edited_checkpoints_are_refused_in_one_line() {
+    use backprop::io::safetensors;
+    use backprop::nn::{StateDict, StateTensor};
+    let dir = TempDir::new("rel-ckpt");
+    dir.write(
+        "c.toml",
+        "seed = 2\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\nloss = \"mse\"\n\
+         optimizer = \"adam\"\nscheduler = \"step\"\nstep_size = 2\nbatch_size = 0\nepochs = 6\n",
+    );
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "c.toml",
+            "--out",
+            "a",
+            "--checkpoint-every",
+            "3",
+            "--quiet",
+        ],
+    );
+    let (good, meta) = safetensors::load(dir.path("a/checkpoint.safetensors")).unwrap();
+    let config = std::fs::read_to_string(dir.path("a/config.toml")).unwrap();
+    type Edit = fn(&mut StateDict);
+    let edits: [(Edit, &str); 8] = [
+        (
+            |s| s.insert("optimizer.param_groups.0.lr", StateTensor::f64_scalar(-0.1)),
+            "checkpoint: optimizer lr -0.1 must be positive and finite",
+        ),
+        (
+            |s| {
+                s.insert(
+                    "optimizer.param_groups.0.maximize",
+                    StateTensor::i64_scalar(1),
+                )
+            },
+            "optimizer maximize is 1 in the checkpoint, 0 in the config",
+        ),
+        (
+            |s| {
+                s.insert(
+                    "optimizer.param_groups.0.amsgrad",
+                    StateTensor::i64_scalar(1),
+                )
+            },
+            "optimizer amsgrad is 1 in the checkpoint, 0 in the config",
+        ),
+        (
+            |s| s.insert("epoch", StateTensor::i64_scalar(-5)),
+            "checkpoint: epoch -5 is outside this run's 0..=6 epochs",
+        ),
+        (
+            |s| s.insert("epoch", StateTensor::i64_scalar(1_000_000_000_000_000_000)),
+            "checkpoint: epoch 1000000000000000000 is outside this run's 0..=6 epochs",
+        ),
+        (
+            |s| s.insert("scheduler.last_epoch", StateTensor::i64_scalar(1)),
+            "checkpoint: scheduler last_epoch 1 disagrees with epoch 6",
+        ),
+        (
+            |s| {
+                s.insert(
+                    "optimizer.state.0.exp_avg",
+                    StateTensor::f32(&[8], vec![0.0; 8]),
+                )
+            },
+            "`state.0.exp_avg` has shape [8] float32, the model expects shape [4, 2]",
+        ),
+        (
+            |s| {
+                s.insert(
+                    "optimizer.state.1.exp_avg_sq",
+                    StateTensor::f32(&[4], vec![f32::NAN; 4]),
+                )
+            },
+            "checkpoint: `optimizer.state.1.exp_avg_sq` holds a NaN or infinite value",
+        ),
+    ];
+    for (i, (edit, want)) in edits.iter().enumerate() {
+        let run_dir = format!("r{i}");
+        std::fs::create_dir(dir.path(&run_dir)).unwrap();
+        std::fs::write(dir.path(&format!("{run_dir}/config.toml")), &config).unwrap();
+        let mut state = good.clone();
+        edit(&mut state);
+        let ck = dir.path(&format!("{run_dir}/checkpoint.safetensors"));
+        safetensors::save(&state, &ck, Some(&meta)).unwrap();
+        let before = names(&dir.path(&run_dir));
+        let err = fails(&dir, &["train", "--resume", &run_dir]);
+        assert!(err.contains(want), "{want}: {err}");
+        assert_eq!(names(&dir.path(&run_dir)), before, "{want}");
+    }
+    // The untouched checkpoint resumes.
+    std::fs::create_dir(dir.path("ok")).unwrap();
+    std::fs::write(dir.path("ok/config.toml"), &config).unwrap();
+    safetensors::save(&good, dir.path("ok/checkpoint.safetensors"), Some(&meta)).unwrap();
+    ok(&dir, &["train", "--resume", "ok", "--quiet"]);
+}
