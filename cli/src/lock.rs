@@ -113,6 +113,15 @@ pub fn remove_stale_temps(dir: &Path) {
     }
 }
 
+/// [`remove_stale_temps`] in the folder `path` will be written into.
+pub fn remove_stale_temps_beside(path: &Path) {
+    match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => remove_stale_temps(Path::new(".")),
+        Some(d) => remove_stale_temps(d),
+        None => {}
+    }
+}
+
 /// The pid in an earlier version's temporary name, `.<file>.<pid>.<n>.tmp`.
 fn old_temp_pid(name: &std::ffi::OsStr) -> Option<u32> {
     let name = name.to_str()?.strip_prefix('.')?.strip_suffix(".tmp")?;

@@ -92,6 +92,7 @@ pub fn write_file(path: &Path, bytes: &[u8], created: &mut Created) -> Result<()
 /// message, and removes only what this write created, never the run's other files.
 pub fn write_optional(path: &Path, flag: &str, bytes: &[u8]) -> Option<String> {
     let mut created = Created::default();
+    crate::lock::remove_stale_temps_beside(path);
     let result =
         create_parent(path, &mut created).and_then(|_| write_file(path, bytes, &mut created));
     match result {
@@ -230,6 +231,22 @@ mod tests {
             c.keep(&dir.join("ckpt"));
         }
         assert!(dir.join("ckpt").exists() && !dir.join("a.txt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_another_run_put_in_place_is_not_removed() {
+        let dir = std::env::temp_dir().join(format!("backprop-other-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("w.safetensors");
+        {
+            let mut c = Created::default();
+            write_file(&path, b"mine", &mut c).unwrap();
+            // Another run writes the same path (a rename: a new file) before this one fails.
+            backprop::data::write_atomically(&path, |w| w.write_all(b"theirs")).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -101,6 +101,7 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
     };
     let mut created = Created::default();
     create_parent(&args.output, &mut created)?;
+    crate::lock::remove_stale_temps_beside(&args.output);
     let existed = args.output.exists();
     if out_kind == "npy" {
         data::write_npy(&args.output, &rows)?;

@@ -194,6 +194,24 @@ fn special_files_and_links_are_written_through_never_replaced() {
         std::fs::read(dir.path("real.safetensors")).unwrap(),
         std::fs::read(dir.path("b/model.safetensors")).unwrap()
     );
+    // This process's stdout: the weights, then the summary.
+    let out = run(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "q.toml",
+            "--out",
+            "c",
+            "--quiet",
+            "--save",
+            "/dev/stdout",
+        ],
+    );
+    assert!(out.status.success());
+    let weights = std::fs::read(dir.path("c/model.safetensors")).unwrap();
+    assert!(out.stdout.starts_with(&weights));
+    assert!(String::from_utf8_lossy(&out.stdout[weights.len()..]).contains("run folder: c"));
     // No temporary file anywhere.
     let listing = dir.listing();
     assert!(
@@ -725,4 +743,47 @@ fn edited_checkpoints_are_refused_in_one_line() {
     std::fs::write(dir.path("ok/config.toml"), &config).unwrap();
     safetensors::save(&good, dir.path("ok/checkpoint.safetensors"), Some(&meta)).unwrap();
     ok(&dir, &["train", "--resume", "ok", "--quiet"]);
+}
+
+// ---- BatchNorm and one-row batches
+
+#[test]
+fn batch_norm_with_one_row_batches_speaks_for_itself() {
+    let dir = TempDir::new("rel-bn");
+    dir.write("d.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n");
+    let cfg = "[model]\nlayers = [2, 4, 2]\nbatch_norm = true\n[data]\ntrain = \"d.csv\"\n\
+               [train]\nloss = \"cross_entropy\"\nepochs = 2\nbatch_size = ";
+    for size in [1, 2] {
+        dir.write("bn.toml", &format!("{cfg}{size}\n"));
+        let err = fails(&dir, &["train", "--config", "bn.toml", "--out", "a"]);
+        assert!(
+            err.contains("batch_norm needs at least two per batch"),
+            "{err}"
+        );
+        assert!(!err.to_lowercase().contains("torch"), "{err}");
+        assert!(!dir.path("a").exists());
+    }
+    // A trained BatchNorm model predicts one row (eval mode: running statistics).
+    dir.write("bn.toml", &format!("{cfg}3\n"));
+    ok(
+        &dir,
+        &["train", "--config", "bn.toml", "--out", "a", "--quiet"],
+    );
+    dir.write("x.csv", "a,b\n1,2\n");
+    ok(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "bn.toml",
+            "--model",
+            "a/model.safetensors",
+            "--input",
+            "x.csv",
+            "--output",
+            "y.csv",
+        ],
+    );
+    let y = std::fs::read_to_string(dir.path("y.csv")).unwrap();
+    assert_eq!(y.lines().count(), 2, "{y}");
 }

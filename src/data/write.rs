@@ -40,7 +40,9 @@ pub fn temp_file_pid(name: &OsStr) -> Option<u32> {
 ///   old file as it was.
 /// - A symlink to a regular file: its target is replaced as above; the link stays.
 /// - A device (`/dev/null`), a FIFO, a socket, a symlink to one of them, or a path under
-///   `/dev/` or `/proc/` (`/dev/stdout`) is opened and written in place, as a shell's `>` would.
+///   `/dev/` or `/proc/` is opened and written in place, as a shell's `>` would.
+/// - `/dev/stdout` and `/dev/stderr` (also as `/dev/fd/N` and `/proc/self/fd/N`) are this
+///   process's streams, written through its handles.
 ///
 /// # Errors
 /// [`Error::Io`] naming `path` if it is a folder, an existing file may not be written, the
@@ -52,6 +54,19 @@ pub fn write_atomically(
     let io_err = |e| Error::io(path, e);
     let folder = || std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder");
     let through_dev = path.starts_with("/dev") || path.starts_with("/proc");
+    // This process's own stdout or stderr: written through its handle, so that the bytes land
+    // where the stream is (reopening the path would start a file at offset 0 again).
+    match path.to_str() {
+        Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1") => {
+            let mut out = std::io::stdout().lock();
+            return write(&mut out).and_then(|_| out.flush()).map_err(io_err);
+        }
+        Some("/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2") => {
+            let mut out = std::io::stderr().lock();
+            return write(&mut out).and_then(|_| out.flush()).map_err(io_err);
+        }
+        _ => {}
+    }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => Err(io_err(folder())),
         Ok(m) if m.is_file() => replace(path, Some(m.permissions()), write).map_err(io_err),
