@@ -16,6 +16,23 @@ pub fn error_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// Stdout as a writer whose writes always succeed (a closed stream swallows them), for output
+/// produced by code that stops at a write error.
+pub fn stdout() -> impl Write {
+    struct Lenient<W>(W);
+    impl<W: Write> Write for Lenient<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.write_all(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            let _ = self.0.flush();
+            Ok(())
+        }
+    }
+    Lenient(std::io::stdout().lock())
+}
+
 /// `println!` that ignores a closed stdout.
 macro_rules! outln {
     ($($arg:tt)*) => {

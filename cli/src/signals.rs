@@ -14,6 +14,7 @@ pub const MARKER: &str = "INCOMPLETE";
 static STOP: AtomicI32 = AtomicI32::new(0);
 
 /// The run folder being written and the epoch of its last checkpoint, for a second signal.
+#[cfg_attr(not(unix), allow(dead_code))]
 static RUN: Mutex<Option<(PathBuf, Option<usize>)>> = Mutex::new(None);
 
 /// The stop signal received, if any.
@@ -61,6 +62,7 @@ pub fn remove_marker(dir: &Path) {
 }
 
 /// What a second signal does: say what the folder holds, mark it, and exit.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn stop_now(signal: i32) -> ! {
     let name = name(signal);
     let run = RUN.lock().ok().and_then(|r| r.clone());
@@ -92,6 +94,7 @@ fn stop_now(signal: i32) -> ! {
 }
 
 /// Removes this process's temporary files from `dir`.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn remove_own_temps(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -104,6 +107,7 @@ fn remove_own_temps(dir: &Path) {
 }
 
 /// What the first signal prints.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn first(signal: i32) {
     let again = if signal == signal_hook::consts::SIGINT {
         "Ctrl-C again".to_string()

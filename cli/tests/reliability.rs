@@ -419,6 +419,26 @@ fn closed_stdout_and_stderr_do_not_stop_the_run() {
     }
 }
 
+#[test]
+fn a_closed_stdout_does_not_stop_the_tour() {
+    let dir = TempDir::new("rel-pipe-tour");
+    let mut child = Command::new(BIN)
+        .args(["tour", "--section", "1", "--out", "t"])
+        .current_dir(&dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let err = rest(BufReader::new(child.stderr.take().unwrap()));
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{err}");
+    assert!(
+        dir.path("t/01_architecture.png").exists(),
+        "{:?}",
+        dir.listing()
+    );
+}
+
 // ---- One run per folder
 
 #[test]
