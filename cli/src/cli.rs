@@ -61,7 +61,10 @@ pub enum Command {
         after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
 Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder\n\
 (--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and\n\
-validation/test metrics when there is such data."
+validation/test metrics when there is such data.\n\n\
+Ctrl-C, SIGTERM or SIGHUP finish the epoch, write checkpoint.safetensors and exit with 130, 143 or\n\
+129 (continue with --resume DIR); a second signal stops at once and leaves a file INCOMPLETE saying\n\
+what the folder holds. A run folder takes one run at a time (a second one is refused)."
     )]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
@@ -108,7 +111,8 @@ pub struct TrainArgs {
     /// Write a checkpoint (model, optimizer, scheduler, epoch, RNG) every N epochs.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
-    /// Continue the run whose folder holds checkpoint.safetensors.
+    /// Continue the run whose folder holds checkpoint.safetensors (checked against the config
+    /// first: epoch, learning rate, optimizer and scheduler settings).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
     /// No progress output (errors and the final summary only).

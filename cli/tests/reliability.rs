@@ -333,6 +333,50 @@ fn a_second_sigint_stops_at_once_and_marks_the_folder() {
 }
 
 #[test]
+fn a_second_sigint_after_a_checkpoint_leaves_a_resumable_folder() {
+    let dir = TempDir::new("rel-int2-ck");
+    dir.write("s.toml", SLOW_EPOCHS);
+    let (mut child, mut stderr) = spawn(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "s.toml",
+            "--out",
+            "a",
+            "--checkpoint-every",
+            "1",
+        ],
+    );
+    wait_for_file(&dir.path("a/checkpoint.safetensors"));
+    signal(&child, "INT");
+    wait_for_line(&mut stderr, "SIGINT: finishing this epoch");
+    signal(&child, "INT");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    let marker = std::fs::read_to_string(dir.path("a/INCOMPLETE")).unwrap();
+    assert!(
+        marker.contains("checkpoint of epoch 1 is intact"),
+        "{marker}"
+    );
+    assert_eq!(
+        names(&dir.path("a")),
+        ["INCOMPLETE", "checkpoint.safetensors", "config.toml"]
+    );
+    // It resumes (to epoch 2 here, to keep the test short) and the marker goes.
+    assert_eq!(checkpoint_epoch(&dir.path("a/checkpoint.safetensors")), 1);
+    let config = std::fs::read_to_string(dir.path("a/config.toml")).unwrap();
+    std::fs::write(
+        dir.path("a/config.toml"),
+        config.replace("epochs = 100", "epochs = 2"),
+    )
+    .unwrap();
+    ok(&dir, &["train", "--resume", "a", "--quiet"]);
+    assert!(!dir.path("a/INCOMPLETE").exists());
+    assert!(dir.path("a/model.safetensors").exists());
+}
+
+#[test]
 fn sigkill_during_checkpoint_writes_then_resume_cleans_up_and_continues() {
     let dir = TempDir::new("rel-kill");
     dir.write(
