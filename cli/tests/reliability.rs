@@ -581,6 +581,15 @@ fn a_huge_value_in_a_config_is_cut_in_the_message() {
     assert!(err.contains('…'), "{err}");
 }
 
+#[cfg(unix)]
+#[test]
+fn an_endless_config_file_is_refused_after_a_bounded_read() {
+    let dir = TempDir::new("rel-zero");
+    let err = fails(&dir, &["train", "--config", "/dev/zero"]);
+    assert!(err.contains("too large for a config"), "{err}");
+    assert!(dir.listing().is_empty(), "{:?}", dir.listing());
+}
+
 // ---- predict and eval trust neither the config nor the weights
 
 /// Trains a small model into `a/` (with standardisation) and writes an input file.
