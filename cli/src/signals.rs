@@ -124,7 +124,12 @@ fn first(signal: i32) {
 #[cfg(unix)]
 pub fn install() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+    // Under `nohup` SIGHUP is ignored so that a run outlives its terminal: it stays ignored.
+    let mut wanted = vec![SIGINT, SIGTERM];
+    if !ignored(SIGHUP) {
+        wanted.push(SIGHUP);
+    }
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(wanted) else {
         return;
     };
     std::thread::spawn(move || {
@@ -139,6 +144,17 @@ pub fn install() {
             }
         }
     });
+}
+
+/// Whether `signal` is set to be ignored (inherited from the parent).
+#[cfg(unix)]
+fn ignored(signal: i32) -> bool {
+    // SAFETY: with a null new action, sigaction only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// Installs the handlers for `backprop train` (a second signal exits at once, unmarked).

@@ -56,13 +56,25 @@ fn fails(dir: &TempDir, args: &[&str]) -> String {
 }
 
 fn spawn(dir: &TempDir, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
-    let mut child = Command::new(BIN)
-        .args(args)
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
         .current_dir(&dir.0)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    // The run must see SIGHUP even where these tests run under `nohup` (which the command
+    // respects).
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only `signal`, which is async-signal-safe, runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     (child, stderr)
 }
@@ -306,6 +318,37 @@ fn sighup_saves_a_checkpoint_and_exits_129() {
         names(&dir.path("a")),
         ["checkpoint.safetensors", "config.toml"]
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn under_nohup_sighup_is_still_ignored() {
+    let dir = TempDir::new("rel-nohup");
+    dir.write("x.toml", ENDLESS);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["train", "--config", "x.toml", "--out", "a"])
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only `signal`, which is async-signal-safe, runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    wait_for_line(&mut stderr, "epoch 1/");
+    signal(&child, "HUP");
+    // SIGTERM still stops it; the HUP changed nothing (no message about it).
+    signal(&child, "TERM");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(143), "{rest}");
+    assert!(!rest.contains("SIGHUP"), "{rest}");
 }
 
 #[test]
