@@ -57,8 +57,16 @@ pub fn checkpointed(dir: &Path, epoch: usize) {
 
 /// Removes a marker left by an earlier run that was stopped (the folder now holds a checkpoint
 /// or a finished run).
-pub fn remove_marker(dir: &Path) {
+fn remove_marker(dir: &Path) {
     let _ = std::fs::remove_file(dir.join(MARKER));
+}
+
+/// The run folder is complete: a second signal from now on only stops the process.
+pub fn finished(dir: &Path) {
+    if let Ok(mut run) = RUN.lock() {
+        *run = None;
+    }
+    remove_marker(dir);
 }
 
 /// What a second signal does: say what the folder holds, mark it, and exit.
@@ -67,7 +75,7 @@ fn stop_now(signal: i32) -> ! {
     let name = name(signal);
     let run = RUN.lock().ok().and_then(|r| r.clone());
     let text = match run {
-        None => format!("stopped by a second {name} before the run folder was made"),
+        None => format!("stopped by a second {name}"),
         Some((dir, Some(epoch))) => {
             let dir = dir.display();
             format!(

@@ -438,7 +438,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     )?;
     write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
     created.keep_all();
-    signals::remove_marker(&dir);
+    signals::finished(&dir);
     summary(&mut model, &loss, &data, &dir, args.quiet);
     if !failed.is_empty() {
         bail!(
