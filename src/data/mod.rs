@@ -40,7 +40,7 @@ pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair, MAX_GZIP_RATIO
 pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};
 pub use split::{random_split, stratified_split, Standardizer};
-pub use write::{temp_file_pid, write_atomically, TEMP_PREFIX};
+pub use write::{temp_file_pid, write_atomically, FIFO_READER_WAIT, TEMP_PREFIX};
 
 use crate::{Array, Error, Result, Tensor};
 

@@ -4,9 +4,11 @@
 
 use crate::{Error, Result};
 use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// How the names of [`write_atomically`]'s temporary files begin:
 /// `.backprop-tmp-<pid>-<n>-<file name>`, so that a later run can recognise (and remove) the
@@ -41,6 +43,7 @@ pub fn temp_file_pid(name: &OsStr) -> Option<u32> {
 /// - A symlink to a regular file: its target is replaced as above; the link stays.
 /// - A device (`/dev/null`), a FIFO, a socket, a symlink to one of them, or a path under
 ///   `/dev/` or `/proc/` is opened and written in place, as a shell's `>` would.
+/// - A FIFO waits at most [`FIFO_READER_WAIT`] for a reader.
 /// - `/dev/stdout` and `/dev/stderr` (also as `/dev/fd/N` and `/proc/self/fd/N`) are this
 ///   process's streams, written through its handles.
 ///
@@ -86,19 +89,64 @@ pub fn write_atomically(
     }
 }
 
+/// How long a FIFO output waits for a reader before the write fails (a shell's `>` would wait
+/// forever; a finished run should not hang on an output nobody reads).
+pub const FIFO_READER_WAIT: Duration = Duration::from_secs(30);
+
 /// Writes into an existing special file (or through a link), without a temporary file.
 fn in_place(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?;
+    let file = if is_fifo(path) {
+        open_fifo(path, FIFO_READER_WAIT)?
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?
+    };
     let mut out = std::io::BufWriter::new(file);
     write(&mut out)?;
     out.flush()
+}
+
+fn is_fifo(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Opens a FIFO for writing, waiting at most `wait` for a reader.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn open_fifo(path: &Path, wait: Duration) -> std::io::Result<File> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let target = path.to_path_buf();
+    // Opening a FIFO for writing blocks until a reader opens it, so it happens on a thread.
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::OpenOptions::new().write(true).open(&target));
+    });
+    match rx.recv_timeout(wait) {
+        Ok(opened) => opened,
+        Err(_) => {
+            // No reader: open the reading end here, which lets the waiting open finish, and give
+            // up (nothing is written).
+            let _ = File::open(path);
+            let _ = rx.recv();
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("a FIFO that no process read for {} s", wait.as_secs()),
+            ))
+        }
+    }
 }
 
 /// Writes a temporary file beside `path` and renames it over `path`.
@@ -188,6 +236,21 @@ mod tests {
             Some(std::process::id()),
             "{seen:?}"
         );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_without_a_reader_fails_instead_of_hanging() {
+        let path = temp_path("lonely.fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success());
+        let err = open_fifo(&path, Duration::from_millis(50)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(is_fifo(&path));
         std::fs::remove_file(&path).unwrap();
     }
 
