@@ -101,6 +101,14 @@ fn check_linear_shapes(layers: &[usize], state: &StateDict, at: &str) -> Result<
     found.sort_unstable_by_key(|&(i, _)| i);
     let got: Vec<&[usize]> = found.into_iter().map(|(_, s)| s).collect();
     let want: Vec<[usize; 2]> = layers.windows(2).map(|w| [w[1], w[0]]).collect();
+    if got.is_empty() {
+        let hint = if state.keys().any(|k| k.starts_with("model.layers.")) {
+            " (this is a checkpoint; predict and eval take the run's model.safetensors)"
+        } else {
+            ""
+        };
+        bail!("{at}: holds no layers.N.weight matrices{hint}");
+    }
     let matches = got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| g == w);
     if !matches {
         let sizes = match got.first() {
@@ -182,6 +190,11 @@ mod tests {
         );
         let e = check(&m, &nan, &meta, p).unwrap_err().to_string();
         assert!(e.contains("tensor layers.2.bias holds a NaN"), "{e}");
+
+        let mut ck = StateDict::new();
+        ck.extend_prefixed("model.", st.clone());
+        let e = check(&m, &ck, &BTreeMap::new(), p).unwrap_err().to_string();
+        assert!(e.ends_with("holds no layers.N.weight matrices (this is a checkpoint; predict and eval take the run's model.safetensors)"), "{e}");
 
         let mut half = meta.clone();
         half.insert("standardize_mean".into(), "0,0,0,0".into());
