@@ -321,15 +321,15 @@ fn idx_dims_that_disagree_with_the_length() {
 
 #[test]
 fn gzipped_idx_dims_that_disagree_with_the_length() {
-    // Impossible: 4 GiB of f32 from a few dozen compressed bytes (deflate expands ≤ 1032:1).
+    // Refused: 4 GiB of f32 from a few dozen compressed bytes (more than MAX_GZIP_RATIO:1).
     let gz = gzip(&idx_bytes(0x0D, &[1 << 30], &[0; 64]));
     let msg = refused(|| parse_idx(&gz, "x.idx.gz"));
     assert!(
         msg.starts_with("x.idx.gz: dims 1073741824 of f32 need 4294967296 data bytes, more than"),
         "{msg}"
     );
-    // Plausible (1 MiB of incompressible bytes could inflate to 1 GiB) but false: 32 MiB
-    // claimed, 1 MiB present. The buffer grows only as data arrives.
+    // Plausible (1 MiB of incompressible bytes, a claim under MAX_GZIP_RATIO:1) but false:
+    // 32 MiB claimed, 1 MiB present. The buffer grows only as data arrives.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let noise: Vec<u8> = (0..1 << 20)
         .map(|_| {
@@ -341,7 +341,7 @@ fn gzipped_idx_dims_that_disagree_with_the_length() {
         .collect();
     let gz = gzip(&idx_bytes(0x08, &[1 << 25], &noise));
     assert!(
-        gz.len() as u64 * 1032 > 1 << 25,
+        gz.len() as u64 * backprop::data::MAX_GZIP_RATIO > 1 << 25,
         "the claim must pass the ratio check"
     );
     let msg = refused(|| parse_idx(&gz, "x.idx.gz"));

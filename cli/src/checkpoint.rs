@@ -137,6 +137,141 @@ impl Checkpoint {
     }
 }
 
+impl Checkpoint {
+    /// Checks the saved state against the config and the freshly built optimizer and
+    /// scheduler, as a config is checked: an edited or foreign checkpoint (a negative learning
+    /// rate, gradient ascent, an epoch outside the run, other optimizer settings, NaN values) is
+    /// refused in one line instead of resuming into nonsense.
+    pub fn validate(
+        &self,
+        epochs: usize,
+        optimizer: &dyn Optimizer,
+        scheduler: Option<&dyn LRScheduler>,
+    ) -> Result<()> {
+        let bad = |what: String| anyhow!("checkpoint: {what}");
+        let epoch = self
+            .state
+            .get("epoch")
+            .and_then(|e| e.scalar_value())
+            .ok_or_else(|| bad("missing `epoch`".into()))?;
+        if !(epoch >= 0.0 && epoch.fract() == 0.0 && epoch <= epochs as f64) {
+            return Err(bad(format!(
+                "epoch {epoch} is outside this run's 0..={epochs} epochs"
+            )));
+        }
+        // Every setting of the optimizer's group but the learning rate (which a scheduler
+        // moves) must be the config's.
+        let saved = self.state.with_prefix("optimizer.param_groups.0.");
+        let fresh = optimizer.state_dict().with_prefix("param_groups.0.");
+        same_settings(&saved, &fresh, &["lr"], "optimizer")?;
+        let lr = saved.get("lr").and_then(|t| t.scalar_value());
+        match lr {
+            Some(lr) if lr.is_finite() && (lr > 0.0 || (lr == 0.0 && scheduler.is_some())) => {}
+            Some(lr) => {
+                return Err(bad(format!(
+                    "optimizer lr {lr} must be positive and finite"
+                )))
+            }
+            None => return Err(bad("missing optimizer lr".into())),
+        }
+        if let Some(s) = scheduler {
+            let saved = self.state.with_prefix("scheduler.");
+            // What a scheduler moves as it steps; ReduceLROnPlateau also keeps the best loss
+            // so far and its counters.
+            let moving = [
+                "last_epoch",
+                "_step_count",
+                "_last_lr",
+                "best",
+                "cooldown_counter",
+                "num_bad_epochs",
+            ];
+            same_settings(&saved, &s.state_dict(), &moving, "scheduler")?;
+            let last = saved.get("last_epoch").and_then(|t| t.scalar_value());
+            if last != Some(epoch) {
+                return Err(bad(format!(
+                    "scheduler last_epoch {} disagrees with epoch {epoch}",
+                    last.map_or("missing".to_string(), |l| l.to_string())
+                )));
+            }
+        }
+        // Infinite by design: ReduceLROnPlateau's worst value (and best before its first step).
+        let may_be_infinite = ["scheduler.mode_worse", "scheduler.best"];
+        for (name, t) in self.state.iter() {
+            let finite = may_be_infinite.contains(&name)
+                || match &t.data {
+                    StateData::F32(v) => v.iter().all(|x| x.is_finite()),
+                    StateData::F64(v) => v.iter().all(|x| x.is_finite()),
+                    StateData::I64(_) => true,
+                };
+            let negative = match &t.data {
+                StateData::I64(v) => {
+                    name != "rng.global" && name != "rng.shuffle" && v.iter().any(|&x| x < 0)
+                }
+                _ => name.ends_with(".step") && t.scalar_value().is_some_and(|x| x < 0.0),
+            };
+            if !finite || negative {
+                return Err(bad(format!(
+                    "`{name}` holds a {} value",
+                    if finite {
+                        "negative"
+                    } else {
+                        "NaN or infinite"
+                    }
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entries of `saved` and `fresh` other than `skip` must be the same (names, shapes and
+/// values).
+fn same_settings(saved: &StateDict, fresh: &StateDict, skip: &[&str], what: &str) -> Result<()> {
+    let names = |d: &StateDict| -> Vec<String> {
+        let mut v: Vec<String> = d
+            .keys()
+            .filter(|k| !skip.contains(k))
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    let (saved_names, fresh_names) = (names(saved), names(fresh));
+    if saved_names != fresh_names {
+        let missing: Vec<&String> = fresh_names
+            .iter()
+            .filter(|n| !saved_names.contains(n))
+            .collect();
+        let extra: Vec<&String> = saved_names
+            .iter()
+            .filter(|n| !fresh_names.contains(n))
+            .collect();
+        bail!(
+            "checkpoint does not match the config: the {what} state lacks {missing:?} and has {extra:?} (another {what}?)"
+        );
+    }
+    for name in fresh_names {
+        let (s, f) = (saved.get(&name), fresh.get(&name));
+        if s != f {
+            let show = |t: Option<&StateTensor>| match t.map(|t| &t.data) {
+                Some(StateData::F64(v)) if v.len() == 1 => v[0].to_string(),
+                Some(StateData::I64(v)) if v.len() == 1 => v[0].to_string(),
+                Some(StateData::F64(v)) => format!("{v:?}"),
+                Some(StateData::I64(v)) => format!("{v:?}"),
+                Some(StateData::F32(v)) => format!("{v:?}"),
+                None => "missing".into(),
+            };
+            bail!(
+                "checkpoint does not match the config: {what} {name} is {} in the checkpoint, {} in the config",
+                show(s),
+                show(f)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads a checkpoint file.
 pub fn read(path: &Path) -> Result<Checkpoint> {
     if !path.exists() {

@@ -72,7 +72,10 @@ Writes model.safetensors (PyTorch's parameter names), config.toml, metrics.jsonl
 (unless --no-report) into the run folder (--out DIR, or runs/<name>-<time>). --metrics writes one\n\
 JSON object per epoch: epoch, loss, lr, and validation/test metrics when there is such data\n\
 (val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a\n\
-regressor's val_mse, val_mae, val_r2; the same with test_)."
+regressor's val_mse, val_mae, val_r2; the same with test_).\n\n\
+Ctrl-C, SIGTERM or SIGHUP finish the epoch, write checkpoint.safetensors and exit with 130, 143 or\n\
+129 (continue with --resume DIR); a second signal stops at once and leaves a file INCOMPLETE saying\n\
+what the folder holds. A run folder takes one run at a time (a second one is refused)."
     )]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
@@ -133,7 +136,8 @@ pub struct TrainArgs {
     /// Write a checkpoint (model, optimizer, scheduler, epoch, RNG) every N epochs.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
-    /// Continue the run whose folder holds checkpoint.safetensors.
+    /// Continue the run whose folder holds checkpoint.safetensors (checked against the config
+    /// first: epoch, learning rate, optimizer and scheduler settings).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
     /// No progress output (errors and the final summary only).

@@ -198,8 +198,12 @@ impl Config {
         if path.is_dir() {
             bail!("{}: is a folder, not a config file", path.display());
         }
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let text = match read_limited(path, MAX_CONFIG_BYTES) {
+            Ok(Some(text)) => text,
+            Ok(None) => bail!(
+                "{}: larger than {MAX_CONFIG_BYTES} bytes, too large for a config",
+                path.display()
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 bail!("{}: config file not found", path.display())
             }
@@ -564,6 +568,29 @@ fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str
         .find(|(_, v)| v == value)
         .map(|(n, _)| *n)
         .unwrap_or("")
+}
+
+/// The largest config file read (a config is a few hundred bytes; this bounds what a device
+/// such as /dev/zero given as a config could make the command allocate).
+const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// The file's text, or `None` if it holds more than `limit` bytes (read no further).
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(None);
+    }
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {at})"),
+        )
+    })
 }
 
 /// The most weights and biases a config may ask for (2³⁰: 4 GiB of float32, before gradients

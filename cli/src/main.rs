@@ -4,23 +4,28 @@
 //! (`cli`, `config`), and the work is the library's. Every error prints one line and leaves no
 //! new file behind.
 
+mod architecture;
 mod checkpoint;
 mod class_weight;
 mod cli;
 mod config;
+mod console;
 mod device;
+mod lock;
 mod metrics;
 mod output;
 mod playground;
 mod predict;
 mod prepare;
 mod progress;
+mod signals;
 mod tour;
 mod tour_html;
 mod train;
 
 use clap::Parser;
 use cli::{Cli, Command, TrainArgs};
+use console::errln;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -32,7 +37,7 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        eprintln!("error: internal error: {}", one_line(&msg));
+        errln!("error: internal error: {}", one_line(&msg));
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -48,7 +53,7 @@ fn main() -> ExitCode {
                 .find(|l| l.starts_with("tip:"))
                 .map(|tip| format!(" ({tip})"))
                 .unwrap_or_default();
-            eprintln!("{first}{suggestion}");
+            errln!("{}", one_line(&format!("{first}{suggestion}")));
             return ExitCode::from(2);
         }
     };
@@ -56,7 +61,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
-            eprintln!("error: {}", one_line(&message(&err)));
+            errln!("error: {}", one_line(&message(&err)));
             ExitCode::FAILURE
         }
         Err(_) => ExitCode::from(101),
@@ -81,23 +86,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
         Command::Train(args) => {
-            let _ = ctrlc::set_handler(|| {
-                if train::INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    // A second Ctrl-C: stop now, without a checkpoint.
-                    eprintln!("error: interrupted twice; stopped without a checkpoint");
-                    std::process::exit(130);
-                }
-                eprintln!("interrupt: finishing this epoch, then saving a checkpoint (Ctrl-C again to abort)");
-            });
+            signals::install();
             match train::run(&args)? {
                 train::Outcome::Finished => Ok(ExitCode::SUCCESS),
-                train::Outcome::Interrupted(dir) => {
-                    eprintln!(
-                        "interrupted: checkpoint saved in {}; continue with `backprop train --resume {}`",
+                train::Outcome::Interrupted(dir, signal) => {
+                    errln!(
+                        "stopped by {}: checkpoint saved in {}; continue with `backprop train --resume {}`",
+                        signals::name(signal),
                         dir.display(),
                         dir.display()
                     );
-                    Ok(ExitCode::from(130))
+                    Ok(ExitCode::from(signals::exit_code(signal)))
                 }
             }
         }
@@ -125,11 +124,52 @@ fn message(err: &anyhow::Error) -> String {
     out
 }
 
-/// Joins a multi-line message into one line.
+/// Joins a multi-line message into one line, and cuts what would make it long: a value over
+/// 120 characters (a 10 MB string from a config) keeps its start and end around "…", and the
+/// whole line stays under about 1000 characters.
 fn one_line(s: &str) -> String {
-    s.split('\n')
+    let line = s
+        .split('\n')
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    let words: Vec<String> = line.split(' ').map(|w| cut(w, 80, 20)).collect();
+    cut(&words.join(" "), 700, 200)
+}
+
+/// `s` itself if it has at most `head + tail + 20` characters, else its first `head` and last
+/// `tail` characters around "…".
+fn cut(s: &str, head: usize, tail: usize) -> String {
+    let n = s.chars().count();
+    if n <= head + tail + 20 {
+        return s.to_string();
+    }
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut() {
+        let msg = format!(
+            "c.toml:3:12: unknown value \"{}\"\nnext line",
+            "x".repeat(10_000_000)
+        );
+        let line = one_line(&msg);
+        assert!(line.len() < 200, "{}", line.len());
+        assert!(
+            line.starts_with("c.toml:3:12: unknown value \"xxx"),
+            "{line}"
+        );
+        assert!(line.ends_with("xx\" next line"), "{line}");
+        assert!(line.contains('…'));
+        assert_eq!(one_line("short\n value"), "short value");
+        let many = "word ".repeat(10_000);
+        assert!(one_line(&many).chars().count() <= 901);
+    }
 }

@@ -183,20 +183,6 @@ fn push_number(out: &mut String, v: f64) {
     }
 }
 
-/// Copies the finished metrics file to `--metrics PATH` (through a temporary file and a
-/// rename, streamed: the file may be large).
-pub fn copy_to(from: &Path, to: &Path, created: &mut Created) -> Result<()> {
-    let existed = to.exists();
-    backprop::data::write_atomically(to, |w| {
-        let mut src = File::open(from)?;
-        std::io::copy(&mut src, w).map(|_| ())
-    })?;
-    if !existed {
-        created.add(to);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

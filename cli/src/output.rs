@@ -1,5 +1,7 @@
-//! Output files: every file is written to a temporary name and renamed into place, and a run
-//! that fails removes what it created, so an error never leaves a new file behind.
+//! Output files: a regular file is written to a temporary name and renamed into place, a device
+//! or FIFO is written in place (see `backprop::data::write_atomically`), and a run that fails
+//! removes what it created, so an error never leaves a new file behind and never removes one it
+//! did not make.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -8,16 +10,39 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// What this run created, removed again on drop unless [`Created::keep_all`] was called.
 #[derive(Default)]
 pub struct Created {
-    paths: Vec<PathBuf>,
+    paths: Vec<(PathBuf, Option<FileId>)>,
     keep: Vec<PathBuf>,
     done: bool,
+}
+
+/// Which file a path named when this run wrote it: a file another process has since put at the
+/// same path (a new inode, since every write is a rename) is not this run's to remove.
+#[derive(PartialEq)]
+struct FileId(u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| FileId(m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl Created {
     /// Remembers a file or folder this run made.
     pub fn add(&mut self, path: &Path) {
-        if !self.paths.iter().any(|p| p == path) {
-            self.paths.push(path.to_path_buf());
+        let id = file_id(path);
+        match self.paths.iter_mut().find(|(p, _)| p == path) {
+            Some(entry) => entry.1 = id,
+            None => self.paths.push((path.to_path_buf(), id)),
         }
     }
 
@@ -37,13 +62,13 @@ impl Drop for Created {
         if self.done {
             return;
         }
-        for p in self.paths.iter().rev() {
+        for (p, id) in self.paths.iter().rev() {
             if self.keep.iter().any(|k| k.starts_with(p)) {
                 continue;
             }
             if p.is_dir() {
                 let _ = std::fs::remove_dir(p);
-            } else {
+            } else if id.is_none() || file_id(p) == *id {
                 let _ = std::fs::remove_file(p);
             }
         }
@@ -52,12 +77,44 @@ impl Drop for Created {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub fn write_file(path: &Path, bytes: &[u8], created: &mut Created) -> Result<()> {
-    let existed = path.exists();
-    backprop::data::write_atomically(path, |w| w.write_all(bytes))?;
+    write_file_with(path, |w| w.write_all(bytes), created)
+}
+
+/// [`write_file`] with what `write` writes (streamed: a large file need not be in memory).
+pub fn write_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    created: &mut Created,
+) -> Result<()> {
+    let existed = path.exists() || path.is_symlink();
+    backprop::data::write_atomically(path, write)?;
     if !existed {
+        created.add(path);
+    } else if created.paths.iter().any(|(p, _)| p == path) {
+        // Rewritten by this run (a checkpoint): the new file is the one to remove on failure.
         created.add(path);
     }
     Ok(())
+}
+
+/// Writes an output the run can do without (`--save`, `--metrics`): a failure is returned as a
+/// message, and removes only what this write created, never the run's other files.
+pub fn write_optional(
+    path: &Path,
+    flag: &str,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Option<String> {
+    let mut created = Created::default();
+    crate::lock::remove_stale_temps_beside(path);
+    let result =
+        create_parent(path, &mut created).and_then(|_| write_file_with(path, write, &mut created));
+    match result {
+        Ok(()) => {
+            created.keep_all();
+            None
+        }
+        Err(e) => Some(format!("{flag}: {}", crate::message(&e))),
+    }
 }
 
 /// Checks, before any work, that `dir` is a folder or can be made one: the nearest part of it
@@ -187,6 +244,22 @@ mod tests {
             c.keep(&dir.join("ckpt"));
         }
         assert!(dir.join("ckpt").exists() && !dir.join("a.txt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_another_run_put_in_place_is_not_removed() {
+        let dir = std::env::temp_dir().join(format!("backprop-other-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("w.safetensors");
+        {
+            let mut c = Created::default();
+            write_file(&path, b"mine", &mut c).unwrap();
+            // Another run writes the same path (a rename: a new file) before this one fails.
+            backprop::data::write_atomically(&path, |w| w.write_all(b"theirs")).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,8 +2,10 @@
 //! (BatchNorm running statistics, no dropout), with the standardisation `train` stored beside
 //! the weights.
 
+use crate::architecture;
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::config::{Config, Source};
+use crate::console::outln;
 use crate::device;
 use crate::output::{check_parent, create_parent, Created};
 use crate::prepare::{check, load_source, standardize, standardizer_from};
@@ -30,6 +32,8 @@ struct Trained {
 /// The config's model with the trained weights, and its stored metadata.
 fn load_model(config: &Config, path: &Path) -> Result<Trained> {
     let (state, meta) = safetensors::load(path)?;
+    // Before the model is built: a config far bigger than the weights allocates nothing.
+    architecture::check(&config.model, &state, &meta, path)?;
     let model = build_model(config);
     model
         .load_state_dict(&state)
@@ -156,6 +160,7 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
     };
     let mut created = Created::default();
     create_parent(&args.output, &mut created)?;
+    crate::lock::remove_stale_temps_beside(&args.output);
     let existed = args.output.exists();
     if out_kind == "npy" {
         data::write_npy(&args.output, &rows)?;
@@ -191,18 +196,18 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     device::place(&mut model, args.device.as_deref(), &config, flops)?;
     let loss = loss_fn(config.train.loss, class_weight.as_deref());
     let e = evaluate_at(&mut model, &loss, &x, &ds.y, config.n_classes(), threshold);
-    println!("{}", metrics_summary(&args.data, &e, ds.len()));
+    outln!("{}", metrics_summary(&args.data, &e, ds.len()));
     if let Some(cm) = &e.confusion {
-        println!("class  precision   recall  support");
+        outln!("class  precision   recall  support");
         for c in 0..cm.n_classes() {
             let support: usize = cm.counts[c].iter().sum();
-            println!(
+            outln!(
                 "{c:>5}  {:>8.2}%  {:>6.2}%  {support:>7}",
                 100.0 * cm.precision(c),
                 100.0 * cm.recall(c)
             );
         }
-        println!("confusion matrix:\n{cm}");
+        outln!("confusion matrix:\n{cm}");
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Progress output: a bar on a terminal, rate-limited plain lines otherwise (on stderr, so
 //! stdout keeps only results).
 
+use crate::console::errln;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -80,7 +81,7 @@ impl Progress {
                 } else {
                     String::new()
                 };
-                eprintln!(
+                errln!(
                     "epoch {epoch}/{}: loss {loss:.4}{extra}, ETA {eta:.1}s{on}",
                     self.epochs
                 );
@@ -93,7 +94,7 @@ impl Progress {
     pub fn note(&self, msg: &str) {
         match &self.bar {
             Some(bar) => bar.println(msg),
-            None => eprintln!("{msg}"),
+            None => errln!("{msg}"),
         }
     }
 

@@ -36,8 +36,8 @@ pub fn run(args: &TourArgs) -> Result<()> {
         create_dirs(dir, &mut created)?;
     }
     let stage = Stage::create(args.out.as_deref().unwrap_or(Path::new(".")))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // A closed stdout (`backprop tour | head`) silences the text; the figures are still made.
+    let mut out = crate::console::stdout();
     for (i, section) in sections.iter().enumerate() {
         if i > 0 {
             writeln!(out).context("writing output")?;

@@ -2,15 +2,19 @@
 //! progress output, and write the model, its config, the metrics and report.html into the run
 //! folder.
 
+use crate::architecture;
 use crate::checkpoint::{self, Checkpoint};
 use crate::class_weight;
 use crate::cli::TrainArgs;
 use crate::config::{Config, Loss, OptimizerKind, Scheduler, TrainConfig};
+use crate::console::outln;
 use crate::device;
-use crate::metrics::{self, MetricsLog};
-use crate::output::{check_dir, check_parent, create_parent, run_folder, write_file, Created};
+use crate::lock;
+use crate::metrics::MetricsLog;
+use crate::output::{check_dir, check_parent, run_folder, write_file, write_optional, Created};
 use crate::prepare::{model_metadata, prepare, source_name, Prepared};
 use crate::progress::Progress;
+use crate::signals;
 use anyhow::{bail, Context, Result};
 use backprop::data::{DataLoader, Dataset};
 use backprop::io::safetensors;
@@ -25,18 +29,14 @@ use backprop::train::{evaluate, evaluate_binary, train_epoch_with_hook, Evaluati
 use backprop::viz::{training_report, GradientMonitor, ReportInput};
 use backprop::Tensor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
-
-/// Set by the Ctrl-C handler; checked at the end of each epoch.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// How a training run ended without an error.
 pub enum Outcome {
     Finished,
-    /// Ctrl-C: a checkpoint was saved in this folder.
-    Interrupted(PathBuf),
+    /// A stop signal (its number): a checkpoint was saved in this folder.
+    Interrupted(PathBuf, i32),
 }
 
 /// The loss as a function of (output, target), with one weight per class (`class_weight`)
@@ -265,6 +265,11 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let mut shuffle_rng = Generator::new(config.seed.wrapping_add(1));
     let mut state = TrainState::default();
     if let Some(ck) = &checkpoint {
+        ck.validate(
+            config.train.epochs,
+            optimizer.as_ref(),
+            scheduler.as_deref(),
+        )?;
         ck.restore(
             &model,
             optimizer.as_mut(),
@@ -283,6 +288,13 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             &mut created,
         )?,
     };
+    let flag = match (resume, &args.out) {
+        (Some(_), _) => "--resume",
+        (None, Some(_)) => "--out",
+        (None, None) => "run folder",
+    };
+    let _lock = lock::lock_folder(&dir, &format!("{flag} {}", dir.display()), &mut created)?;
+    signals::set_run_folder(&dir, checkpoint.as_ref().map(|_| state.epoch));
     if resume.is_none() {
         write_file(
             &dir.join("config.toml"),
@@ -389,9 +401,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             }
             _ => false,
         };
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let interrupted = signals::requested();
         let due = args.checkpoint_every.is_some_and(|n| epoch % n == 0);
-        if due || interrupted {
+        if due || interrupted.is_some() {
             // The metrics on disk reach the checkpoint's epoch before it is written.
             log.flush()?;
             created.keep(log.path());
@@ -407,8 +419,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             created.keep(&dir.join(checkpoint::FILE));
             created.keep(&dir.join("config.toml"));
             last_checkpoint = Some(epoch);
+            signals::checkpointed(&dir, epoch);
         }
-        if interrupted {
+        if let Some(signal) = interrupted {
             progress.finish();
             write_file(
                 &dir.join("config.toml"),
@@ -416,7 +429,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                 &mut created,
             )?;
             created.keep_all();
-            return Ok(Outcome::Interrupted(dir));
+            return Ok(Outcome::Interrupted(dir, signal));
         }
         if stop_early {
             let patience = config.train.early_stopping.unwrap_or(0);
@@ -436,6 +449,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
 
     let mut meta = model_metadata(&data);
+    meta.extend(architecture::metadata(&config.model));
     if let Some(t) = threshold {
         meta.insert("decision_threshold".into(), t.to_string());
     }
@@ -446,13 +460,16 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let weights = safetensors::to_bytes(&model.state_dict(), Some(&meta))?;
     write_file(&dir.join("model.safetensors"), &weights, &mut created)?;
     log.flush()?;
+    // A failed --save or --metrics is reported after the run, which stays complete.
+    let mut failed = Vec::new();
     if let Some(p) = &args.save {
-        create_parent(p, &mut created)?;
-        write_file(p, &weights, &mut created)?;
+        failed.extend(write_optional(p, "--save", |w| w.write_all(&weights)));
     }
     if let Some(p) = &args.metrics {
-        create_parent(p, &mut created)?;
-        metrics::copy_to(log.path(), p, &mut created)?;
+        let from = log.path();
+        failed.extend(write_optional(p, "--metrics", |w| {
+            std::io::copy(&mut std::fs::File::open(from)?, w).map(|_| ())
+        }));
     }
     if !args.no_report {
         let report = training_report(
@@ -476,7 +493,15 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
     }
     created.keep_all();
+    signals::finished(&dir);
     summary(&mut model, &loss, &data, threshold, &dir, args.quiet);
+    if !failed.is_empty() {
+        bail!(
+            "{}; the run itself is complete in {}",
+            failed.join("; "),
+            dir.display()
+        );
+    }
     Ok(Outcome::Finished)
 }
 
@@ -581,11 +606,11 @@ fn summary(
         (None, None) => ("train", &data.train),
     };
     let e = evaluate_at(model, loss, &ds.x, &ds.y, data.n_classes, threshold);
-    println!("{}", metrics_summary(name, &e, ds.len()));
+    outln!("{}", metrics_summary(name, &e, ds.len()));
     if let (Some(cm), false) = (&e.confusion, quiet) {
-        println!("confusion matrix ({name}):\n{cm}");
+        outln!("confusion matrix ({name}):\n{cm}");
     }
-    println!("run folder: {}", dir.display());
+    outln!("run folder: {}", dir.display());
 }
 
 /// One line of metrics, the same for `train` and `eval`: accuracy in percent for a classifier

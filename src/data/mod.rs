@@ -32,18 +32,17 @@ mod idx;
 mod loader;
 mod npy;
 mod split;
+mod write;
 
 pub use builtin::{by_name, digits, iris, xor, BUILTIN_NAMES};
 pub use csv::{parse_csv, read_csv, read_csv_features, write_csv, MAX_COLUMNS, MAX_LINE_BYTES};
-pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair};
+pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair, MAX_GZIP_RATIO};
 pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};
 pub use split::{random_split, stratified_split, Standardizer};
+pub use write::{temp_file_pid, write_atomically, FIFO_READER_WAIT, TEMP_PREFIX};
 
 use crate::{Array, Error, Result, Tensor};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Labels at or above this are not treated as class indices by [`Dataset::n_classes`]
 /// (f32 holds every integer up to 2^24 exactly; a "class" beyond that is a regression target).
@@ -284,51 +283,6 @@ pub(crate) fn gather_rows(a: &Array, indices: &[usize]) -> Array {
     out
 }
 
-/// Writes a file through a temporary file in the same folder and a rename, so that readers never
-/// see a partial file and a failed write leaves nothing behind.
-///
-/// # Errors
-/// [`Error::Io`] naming `path` if the folder does not exist, the temporary file cannot be
-/// written, or `write` fails (the temporary file is removed).
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let file_name = path.file_name().ok_or_else(|| {
-        Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-        )
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp: PathBuf = path.with_file_name(tmp_name);
-
-    let result = (|| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        let mut out = std::io::BufWriter::new(file);
-        write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        // Best effort: the temp file may not exist if creating it was what failed.
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
 /// Shortens and escapes a piece of input for an error message, so the message stays one line.
 pub(crate) fn snippet(s: &str) -> String {
     const MAX: usize = 40;
@@ -406,7 +360,6 @@ pub(crate) mod test_util {
 
 #[cfg(test)]
 mod tests {
-    use super::test_util::*;
     use super::*;
 
     fn toy() -> Dataset {
@@ -467,29 +420,6 @@ mod tests {
         assert_eq!(y.to_vec(), vec![0., 2.]);
         assert_eq!(toy().x_tensor().shape(), vec![4, 2]);
         assert_eq!(toy().y_tensor().shape(), vec![4]);
-    }
-
-    #[test]
-    fn write_atomically_leaves_nothing_on_error() {
-        let path = temp_path("atomic.txt");
-        let tag = path.file_name().unwrap().to_string_lossy().into_owned();
-        let err = write_atomically(&path, |w| {
-            w.write_all(b"partial")?;
-            Err(std::io::Error::other("boom"))
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("boom"), "{err}");
-        assert!(!path.exists());
-        assert!(leftovers(&tag).is_empty(), "{:?}", leftovers(&tag));
-
-        write_atomically(&path, |w| w.write_all(b"done")).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"done");
-        assert_eq!(leftovers(&tag), vec![tag.clone()]);
-        std::fs::remove_file(&path).unwrap();
-
-        let missing_dir = temp_path("no-such-dir").join("out.txt");
-        let err = write_atomically(&missing_dir, |w| w.write_all(b"x")).unwrap_err();
-        assert!(err.to_string().contains("out.txt"), "{err}");
     }
 
     #[test]

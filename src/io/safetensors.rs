@@ -35,10 +35,9 @@ use crate::nn::{StateData, StateDict, StateTensor};
 use crate::{Error, Result};
 use ::safetensors::tensor::{Dtype, Metadata, SafeTensors};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The label errors from [`from_bytes`] and [`to_bytes`] carry in place of a path.
 const BYTES: &str = "<bytes>";
@@ -51,7 +50,8 @@ const MAX_HEADER: u64 = 100_000_000;
 ///
 /// The write is atomic: the bytes go to a temporary file in the same folder, which is then
 /// renamed over `path`, so a failed or interrupted save never leaves a partial file (and the
-/// temporary file is removed on error).
+/// temporary file is removed on error); a device, FIFO or symlink is written through, as
+/// [`crate::data::write_atomically`] says.
 ///
 /// # Errors
 /// [`Error::Io`] if the folder is missing or not writable; [`Error::Safetensors`] if an entry's
@@ -63,28 +63,8 @@ pub fn save(
 ) -> Result<()> {
     let path = path.as_ref();
     let bytes = encode(state, metadata).map_err(|m| err(path, m))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| err(path, "not a file name".into()))?
-        .to_string_lossy();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-    let written = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    // A temporary file and a rename for a regular file; a device or FIFO is written in place.
+    crate::data::write_atomically(path, |w| w.write_all(&bytes))
 }
 
 /// Reads a safetensors file into a [`StateDict`] (sorted by name) and its `__metadata__`.
@@ -339,6 +319,7 @@ mod tests {
     use super::*;
     use ::safetensors::tensor::View;
     use std::borrow::Cow;
+    use std::fs;
     use std::path::PathBuf;
 
     fn sample() -> StateDict {
