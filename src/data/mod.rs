@@ -32,6 +32,7 @@ mod idx;
 mod loader;
 mod npy;
 mod split;
+mod table;
 
 pub use builtin::{by_name, digits, iris, xor, BUILTIN_NAMES};
 pub use csv::{parse_csv, read_csv, read_csv_features, write_csv, MAX_COLUMNS, MAX_LINE_BYTES};
@@ -39,6 +40,10 @@ pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair};
 pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};
 pub use split::{random_split, stratified_split, Standardizer};
+pub use table::{
+    delimiter_name, parse_table, read_table, write_csv_cells, Column, Table, TableOptions,
+    DEFAULT_NA_VALUES, DELIMITERS,
+};
 
 use crate::{Array, Error, Result, Tensor};
 use std::io::Write;
