@@ -16,7 +16,7 @@ A config (TOML):
   device = \"auto\"              # cpu cuda cuda:N auto (default: a GPU when there is one and the model is large enough)
   tf32 = false                 # true: TF32 tensor cores for products on a GPU (PyTorch's allow_tf32)
   [model]
-  layers = [4, 16, 3]          # inputs, hidden sizes..., outputs
+  layers = [4, 16, 3]          # inputs, hidden sizes..., outputs (\"auto\" first/last: from the data)
   activation = \"relu\"          # relu sigmoid tanh leaky_relu gelu elu silu
   batch_norm = false
   dropout = 0.0
@@ -25,7 +25,15 @@ A config (TOML):
   train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
   test = 0.2                   # a fraction of train (stratified for classifiers), or a file (or test_x/test_y)
   validation = 0.1             # the same, for early_stopping (optional; or validation_x/validation_y)
-  target = \"label\"             # CSV target column (default: the last)
+  target = \"label\"             # CSV target column (default: the last); text labels become classes, sorted
+  # features = [\"a\", \"b\"]      # CSV feature columns by name, in the model's order (default: all but target and drop)
+  drop = []                    # CSV columns left out
+  # header = false             # CSV without a header row: columns are named by position, 0 1 2 ...
+  # delimiter = \";\"            # , ; \\t or \"tab\" (default: detected from the first line)
+  na_values = [\"\", \"NA\", \"NaN\", \"null\"]  # cells that are missing values
+  impute = \"error\"             # error mean median most_frequent: fills a missing cell (training split's statistics)
+  categorical = []             # columns one-hot encoded even when numbers (text columns always are)
+  unknown_categories = \"zeros\" # zeros (one warning with a count) or error: a category training did not see
   standardize = true           # default; features scaled by the training set's mean and std
   [train]
   loss = \"cross_entropy\"       # mse cross_entropy bce_with_logits l1 smooth_l1
@@ -133,9 +141,18 @@ pub struct PredictArgs {
     /// Where to write outputs: .csv or .npy.
     #[arg(long, value_name = "Y.csv|Y.npy")]
     pub output: PathBuf,
-    /// Write the predicted class (argmax) instead of raw outputs.
+    /// Write the predicted class instead of raw outputs: its name for a model trained on text
+    /// labels (the number for numeric labels), in a column named after the target.
     #[arg(long)]
     pub classes: bool,
+    /// Write the predicted class's index (0..K-1, class names in sorted order) instead of its
+    /// name.
+    #[arg(long)]
+    pub class_index: bool,
+    /// Write class probabilities (softmax; for one bce_with_logits output, 1 - p and p), one
+    /// column per class named by the class name. With --classes, the class column comes first.
+    #[arg(long)]
+    pub proba: bool,
     /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
@@ -149,9 +166,13 @@ pub struct EvalArgs {
     /// The trained weights.
     #[arg(long, value_name = "W.safetensors")]
     pub model: PathBuf,
-    /// The dataset: a CSV path or a built-in name (xor, digits, iris).
+    /// The dataset: a CSV path, a built-in name (xor, digits, iris), or a features file
+    /// (.npy or MNIST IDX) with --labels.
     #[arg(long, value_name = "D")]
     pub data: String,
+    /// The targets of a features file given as --data (.npy or MNIST IDX).
+    #[arg(long, value_name = "Y.npy")]
+    pub labels: Option<PathBuf>,
     /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,

@@ -6,6 +6,7 @@
 
 mod checkpoint;
 mod cli;
+mod columns;
 mod config;
 mod device;
 mod output;

@@ -210,7 +210,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     // Everything is read and checked before the first file is written.
     let (choice, _) = device::chosen(args.device.as_deref(), config.device)?;
     config.device = choice;
-    let data = prepare(&config)?;
+    let data = prepare(&mut config, args.quiet)?;
     let batch = DataLoader::new(&data.train, config.train.batch_size, false).batch_size();
     backprop::manual_seed(config.seed);
     let mut model = build_model(&config);

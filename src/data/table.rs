@@ -233,12 +233,10 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
         .collect();
     let cols = first_cells.len();
     let (names, first_row) = match options.header {
-        Some(true) => (first_cells, None),
+        Some(true) => (first_cells.clone(), None),
         Some(false) => ((0..cols).map(|i| i.to_string()).collect(), Some(first)),
         None => {
-            let numeric = first_cells
-                .iter()
-                .all(|c| matches!(c.parse::<f64>(), Ok(v) if v.is_finite()));
+            let numeric = first_cells.iter().all(|c| is_number(c));
             if numeric {
                 let shown: Vec<String> = first_cells.iter().take(4).cloned().collect();
                 let more = if cols > 4 { ", …" } else { "" };
@@ -250,7 +248,7 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
                     ),
                 ));
             }
-            (first_cells, None)
+            (first_cells.clone(), None)
         }
     };
     let forced: Vec<bool> = names
@@ -376,6 +374,21 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
     if row_lines.is_empty() {
         return Err(Error::parse(source, "no data rows after the header"));
     }
+    if options.header.is_none() {
+        // A "name" that is a number heading a column of numbers: the first row is data.
+        let data_like = (0..cols)
+            .find(|&i| matches!(&builders[i], Builder::Numbers(..)) && is_number(&first_cells[i]));
+        if let Some(i) = data_like {
+            return Err(Error::parse(
+                first_loc(),
+                format!(
+                    "the first row looks like data, not column names (\"{}\" heads column {}, which holds numbers): set header = false if the file has no header row (or header = true if it is the header)",
+                    snippet(&first_cells[i]),
+                    i + 1
+                ),
+            ));
+        }
+    }
     let columns = builders
         .into_iter()
         .enumerate()
@@ -394,6 +407,11 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
         delimiter: delim,
         source: source.to_string(),
     })
+}
+
+/// Whether a cell is a finite number.
+fn is_number(cell: &str) -> bool {
+    matches!(cell.trim().parse::<f64>(), Ok(v) if v.is_finite())
 }
 
 /// The delimiter of a first line: the most frequent of comma, semicolon and tab outside quotes.
@@ -591,6 +609,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!((named.names[0].as_str(), named.n_rows()), ("5.1", 1));
+        // Text in the row, but a number heading a column of numbers: data, not names.
+        assert_eq!(
+            err("7,north,0\n8,south,1\n", &TableOptions::default()),
+            "t.csv:1: the first row looks like data, not column names (\"7\" heads column 1, which holds numbers): set header = false if the file has no header row (or header = true if it is the header)"
+        );
     }
 
     #[test]
