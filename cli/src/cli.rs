@@ -50,6 +50,39 @@ A config (TOML):
 
 Relative paths in a config resolve against the config file's folder.";
 
+/// `backprop train --help`'s text after the flags: what a run writes, and every `[data]` key
+/// for CSV files.
+pub const TRAIN_HELP: &str = "\
+Example:
+  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl
+
+Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder
+(--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and
+validation/test metrics when there is such data. The whole config is in `backprop --help`.
+
+[data] keys (a CSV read as a table; the model file stores what was learned, so predict and eval
+pick the same columns by name and encode them the same way):
+  train test validation    a CSV path, a built-in name (xor digits iris), or a fraction (test, validation)
+  train_x train_y test_x test_y validation_x validation_y   .npy or MNIST IDX feature/target files
+  target                   the target column (default: the last); text labels are class names, indexed
+                           in sorted order; with header = false, a position (target = 4)
+  features                 the feature columns by name, in the model's order (default: every column
+                           but target and drop)
+  drop                     columns left out (an ID column, a free-text note)
+  header                   unset: a header row is expected, and a first row that looks like data is an
+                           error; false: no header row, columns are named by position \"0\" \"1\" ...
+  delimiter                \",\" \";\" \"\\t\" (or \"tab\"); default: detected from the first line
+  na_values                cells that are missing (default [\"\", \"NA\", \"NaN\", \"null\"])
+  impute                   error (default: a missing cell stops with its line and column), mean, median,
+                           most_frequent; the training split's statistics (text columns: most frequent)
+  categorical              columns one-hot encoded even when they hold numbers (text columns always are,
+                           with features named column=category)
+  unknown_categories       zeros (default: a category training did not see gives all zeros, with one
+                           warning line) or error
+  standardize              features scaled by the training split's mean and std (default true)
+A column that looks like a row ID (a different number or text in every row) is used, with a warning.
+[model] layers may start and end with \"auto\": the inputs after encoding, the classes or targets.";
+
 /// Train, evaluate and run multi-layer perceptrons from files, with PyTorch-compatible weights.
 #[derive(Parser, Debug)]
 #[command(name = "backprop", version, about, after_help = AFTER_HELP)]
@@ -65,25 +98,26 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train an MLP (with no --config: the default classifier on the embedded digits dataset).
-    #[command(
-        after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
-Writes model.safetensors (PyTorch's parameter names), config.toml and metrics.jsonl into the run folder\n\
-(--out DIR, or runs/<name>-<time>). --metrics writes one JSON object per epoch: epoch, loss, lr, and\n\
-validation/test metrics when there is such data."
-    )]
+    #[command(after_help = TRAIN_HELP)]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
     #[command(
         after_help = "Example:\n  backprop predict --config mlp.toml --model model.safetensors --input x.csv --output y.npy\n\n\
-The input CSV has a header and feature columns only (or a 2-D .npy). Outputs are raw (no softmax),\n\
-one row per input row, as CSV with a header or as float32 .npy of shape [rows, outputs];\n\
---classes writes the argmax class instead."
+A model trained on a CSV reads its columns from the input CSV by name (any order; other columns,\n\
+the target's among them, are ignored) and applies the stored encoding (categories, missing-value\n\
+fills, standardisation); otherwise the columns are the features by position (or a 2-D .npy).\n\
+Outputs are raw (no softmax), one row per input row, as CSV with a header (a regressor's column\n\
+is named after its target) or as float32 .npy of shape [rows, outputs]. --classes writes the\n\
+predicted class instead (its name for text labels), --class-index its index (class names in\n\
+sorted order), --proba one probability column per class, named by class."
     )]
     Predict(PredictArgs),
     /// Evaluate a trained model on a dataset: loss, accuracy, per-class precision/recall and
     /// confusion matrix for classifiers; MSE, MAE and R² for regressors.
     #[command(
-        after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv"
+        after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv\n\n\
+--data takes what `train` takes: a CSV (the model's columns by name, text labels by class name),\n\
+a built-in name, or a features file with its targets: --data x.npy --labels y.npy (or MNIST IDX)."
     )]
     Eval(EvalArgs),
     /// Run the tutorial's eight sections (or one), printing what each prints and saving its

@@ -1459,6 +1459,65 @@ mod round_trip {
         }
     }
 
+    /// Every `[data]` key is in `backprop train --help`.
+    #[test]
+    fn every_data_key_is_in_the_train_help() {
+        let help = crate::cli::TRAIN_HELP;
+        let words: Vec<&str> = help
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .collect();
+        let data = serde_json::to_value(RawData::default()).unwrap();
+        for key in data.as_object().unwrap().keys() {
+            assert!(
+                words.contains(&key.as_str()),
+                "`{key}` is not in train --help"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_keys_and_auto_layers_round_trip() {
+        let text = "[model]\nlayers = [\"auto\", 8, \"auto\"]\n[data]\ntrain = \"t.csv\"\ntarget = 2\nfeatures = [\"a\", \"b c\"]\ndrop = [\"id\"]\nheader = false\ndelimiter = \"tab\"\nna_values = [\"?\"]\nimpute = \"median\"\ncategorical = [\"b c\"]\nunknown_categories = \"error\"\n";
+        let c = Config::parse(text, Path::new("/base")).unwrap();
+        assert_eq!(c.model.layers, [AUTO, 8, AUTO]);
+        assert_eq!(c.data.target.as_deref(), Some("2"));
+        assert_eq!(c.data.delimiter, Some('\t'));
+        assert_eq!(
+            (c.data.impute, c.data.unknown_categories),
+            (Impute::Median, Unknown::Error)
+        );
+        assert_eq!(Config::parse(&c.to_toml(), Path::new("/x")).unwrap(), c);
+        for (bad, want) in [
+            (
+                "layers = [4, \"auto\", 3]",
+                "item 1 is \"auto\", which only the first",
+            ),
+            ("layers = [\"many\", 3]", "item 0 must be a whole number"),
+        ] {
+            let e = Config::parse(
+                &text.replace("layers = [\"auto\", 8, \"auto\"]", bad),
+                Path::new("/"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        let e = Config::parse(&text.replace("\"tab\"", "\";;\""), Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[data] delimiter: expected one character"),
+            "{e}"
+        );
+        let e = Config::parse(
+            &text.replace("impute = \"median\"", "impute = \"mode\""),
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[data] impute: unknown value \"mode\""), "{e}");
+    }
+
     #[test]
     fn to_toml_parses_back_to_the_same_config() {
         let text = "seed = 3\n[model]\nlayers = [4, 8, 3]\nactivation = \"gelu\"\nbatch_norm = true\ndropout = 0.25\ninit = \"kaiming_normal\"\n\
