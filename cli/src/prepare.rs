@@ -446,6 +446,13 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                     name,
                     fill: Some(v),
                     ..
+                } if d.impute != Impute::MostFrequent => {
+                    Some(format!("{name} = {v} (most frequent: text)"))
+                }
+                InputColumn::Categorical {
+                    name,
+                    fill: Some(v),
+                    ..
                 } => Some(format!("{name} = {v}")),
                 _ => None,
             })
