@@ -256,6 +256,13 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
         .map(|n| options.categorical.iter().any(|c| c == n))
         .collect();
     let mut builders: Vec<Builder> = (0..cols).map(|_| Builder::Pending(0)).collect();
+    let na_empty = options.na_values.iter().any(|na| na.trim().is_empty());
+    let mut na_first = [false; 256];
+    for na in &options.na_values {
+        if let Some(&b) = na.trim().as_bytes().first() {
+            na_first[b as usize] = true;
+        }
+    }
     let mut row_lines = Vec::new();
     let mut add_row = |line_no: usize, line: &str| -> Result<()> {
         let loc = || format!("{source}:{line_no}");
@@ -287,7 +294,12 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
                 }
             };
             let text = raw.trim();
-            let cell = if options.na_values.iter().any(|na| na == text) {
+            // Most cells cannot be a missing-value marker: their first byte starts none.
+            let is_na = match text.as_bytes().first() {
+                None => na_empty,
+                Some(&b) => na_first[b as usize] && options.na_values.iter().any(|na| na == text),
+            };
+            let cell = if is_na {
                 Cell::Missing
             } else if forced[i] {
                 Cell::Text(text)
