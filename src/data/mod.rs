@@ -1,5 +1,7 @@
 //! Datasets: readers for CSV, `.npy` and MNIST IDX files, the built-in `xor`, `digits` and
 //! `iris` sets, train/test splits, a standardizer and a [`DataLoader`] that cuts batches.
+//! [`read_table`] reads the CSVs people have (text columns, gaps, `;` or tab, no header) as
+//! columns, for a caller that encodes them (the `backprop` command does).
 //!
 //! Everything here works on [`Array`]s; batches come out as plain [`Tensor`]s with
 //! `requires_grad = false`, so no graph reaches back into the data.

@@ -12,19 +12,6 @@
 //! skipped, `\n` or `\r\n` endings, blank lines skipped, a quoted cell cannot span lines, the
 //! same [`MAX_LINE_BYTES`](super::MAX_LINE_BYTES) and [`MAX_COLUMNS`](super::MAX_COLUMNS)
 //! bounds), and errors are one line: `path:line:column: what is wrong`.
-//!
-//! # Examples
-//! ```
-//! use backprop::data::{parse_table, Column, TableOptions};
-//! let text = "id;color;\"size, cm\";label\n1;red;2,5;setosa\n2;NA;3;virginica\n";
-//! let t = parse_table(text.as_bytes(), "t.csv", &TableOptions::default()).unwrap();
-//! assert_eq!(t.delimiter, ';');
-//! assert_eq!(t.names, ["id", "color", "size, cm", "label"]);
-//! assert_eq!(t.columns[0], Column::Numbers(vec![1.0, 2.0]));
-//! assert_eq!(t.columns[1], Column::Text(vec![Some("red".into()), None]));
-//! // "2,5" is not a number (the decimal comma is not read), so the column is text.
-//! assert_eq!(t.columns[2], Column::Text(vec![Some("2,5".into()), Some("3".into())]));
-//! ```
 
 use super::csv::{split_cells_on, Lines};
 use super::{snippet, write_atomically};
@@ -173,7 +160,31 @@ fn list_names(names: &[String]) -> String {
     s.join(", ")
 }
 
-/// Reads a table from a file: see the [module documentation](self).
+/// Reads a table from a file, as people's CSVs hold it: a header row or none, commas,
+/// semicolons or tabs, quoted cells, text as well as numbers, and missing values.
+///
+/// Each column comes back as it is: [`Column::Numbers`] when each of its cells is a number (a
+/// missing cell is NaN) and [`Column::Text`] when none is, so what to do with text and gaps
+/// (one-hot encoding, imputation) is the caller's choice. Nothing ambiguous is guessed: a first
+/// row that looks like data with [`TableOptions::header`] unset (all numbers, or a number
+/// heading a column of numbers), a first line holding as many commas as semicolons, and a column
+/// that mixes numbers and text are errors that name the option that settles them. Lines are
+/// read as [`read_csv`](super::read_csv) reads them (a UTF-8 byte-order mark is skipped, `\n` or
+/// `\r\n` endings, blank lines skipped, a quoted cell cannot span lines, the same
+/// [`MAX_LINE_BYTES`](super::MAX_LINE_BYTES) and [`MAX_COLUMNS`](super::MAX_COLUMNS) bounds).
+///
+/// # Examples
+/// ```
+/// use backprop::data::{parse_table, Column, TableOptions};
+/// let text = "id;color;\"size, cm\";label\n1;red;2,5;setosa\n2;NA;3,1;virginica\n";
+/// let t = parse_table(text.as_bytes(), "t.csv", &TableOptions::default()).unwrap();
+/// assert_eq!(t.delimiter, ';');
+/// assert_eq!(t.names, ["id", "color", "size, cm", "label"]);
+/// assert_eq!(t.columns[0], Column::Numbers(vec![1.0, 2.0]));
+/// assert_eq!(t.columns[1], Column::Text(vec![Some("red".into()), None]));
+/// // A decimal comma is not read as one: "2,5" is text, and so the column is.
+/// assert_eq!(t.columns[2], Column::Text(vec![Some("2,5".into()), Some("3,1".into())]));
+/// ```
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] (one line naming the file and,
