@@ -630,3 +630,54 @@ fn eval_takes_a_npy_pair() {
         &["--labels"],
     );
 }
+
+/// PyTorch, given only the model file (its weights and metadata) and the README's description
+/// of the metadata, encodes the same messy rows and predicts the same probabilities
+/// (`scripts/tabular_fixture.py` wrote the fixture).
+#[test]
+fn pytorch_applies_the_stored_transformation_and_agrees() {
+    let dir = folder("torch");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let io: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("tabular_io.json")).unwrap())
+            .unwrap();
+    let config = fixtures.join("tabular.toml");
+    let model = fixtures.join("tabular_model.safetensors");
+    ok(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            config.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            "flowers_new.csv",
+            "--output",
+            "p.csv",
+            "--proba",
+        ],
+    );
+    let ours = cells(&std::fs::read_to_string(dir.path("p.csv")).unwrap());
+    let classes: Vec<&str> = io["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(ours[0], classes);
+    let theirs = io["proba"].as_array().unwrap();
+    assert_eq!(ours.len() - 1, theirs.len());
+    for (r, row) in theirs.iter().enumerate() {
+        for (c, p) in row.as_array().unwrap().iter().enumerate() {
+            let (a, b) = (ours[r + 1][c].parse::<f64>().unwrap(), p.as_f64().unwrap());
+            assert!(
+                (a - b).abs() < 1e-5,
+                "row {r} class {c}: {a} vs PyTorch {b}"
+            );
+        }
+    }
+    // Row 3's site ("west") was never seen: all zeros on the PyTorch side too.
+    let features = io["features"].as_array().unwrap();
+    assert_eq!(features[3].as_array().unwrap()[2..5], [0.0, 0.0, 0.0]);
+}
