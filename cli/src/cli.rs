@@ -30,6 +30,7 @@ A config (TOML):
   drop = []                    # CSV columns left out
   # header = false             # CSV without a header row: columns are named by position, 0 1 2 ...
   # delimiter = \";\"            # , ; \\t or \"tab\" (default: detected from the first line)
+  decimal = \".\"                # the decimal mark: . or , (\"5,1\" with a ; or tab delimiter)
   na_values = [\"\", \"NA\", \"NaN\", \"null\"]  # cells that are missing values
   impute = \"error\"             # error mean median most_frequent: fills a missing cell (training split's statistics)
   categorical = []             # columns one-hot encoded even when numbers (text columns always are)
@@ -72,6 +73,7 @@ pick the same columns by name and encode them the same way):
   header                   unset: a header row is expected, and a first row that looks like data is an
                            error; false: no header row, columns are named by position \"0\" \"1\" ...
   delimiter                \",\" \";\" \"\\t\" (or \"tab\"); default: detected from the first line
+  decimal                  \".\" (default) or \",\": the decimal mark of numbers (5,1 in a ;-separated file)
   na_values                cells that are missing (default [\"\", \"NA\", \"NaN\", \"null\"])
   impute                   error (default: a missing cell stops with its line and column), mean, median,
                            most_frequent; the training split's statistics (text columns: most frequent)

@@ -56,6 +56,7 @@ pub fn table_options(d: &DataConfig, categorical: &[String]) -> TableOptions {
         delimiter: d.delimiter,
         na_values: d.na_values.clone(),
         categorical: text,
+        decimal: d.decimal,
     }
 }
 

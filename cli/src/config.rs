@@ -91,6 +91,8 @@ pub struct DataConfig {
     pub header: Option<bool>,
     /// The CSV delimiter (`None`: detected).
     pub delimiter: Option<char>,
+    /// The decimal mark of numbers in CSV files: '.' or ','.
+    pub decimal: char,
     /// Cells that mean "missing".
     pub na_values: Vec<String>,
     /// What fills a missing cell.
@@ -326,6 +328,7 @@ struct RawData {
     categorical: Option<Value>,
     header: Option<Value>,
     delimiter: Option<Value>,
+    decimal: Option<Value>,
     na_values: Option<Value>,
     impute: Option<Value>,
     unknown_categories: Option<Value>,
@@ -612,6 +615,13 @@ impl DataConfig {
             }
             Some(d) => bail!("[data] delimiter: expected one character (\",\", \";\", \"\\t\" or \"tab\"), got \"{d}\""),
         };
+        let decimal = match field!(raw, "data", decimal).choice(&[".", ","])? {
+            Some(",") => ',',
+            _ => '.',
+        };
+        if delimiter == Some(decimal) {
+            bail!("[data] decimal: \"{decimal}\" is also the delimiter");
+        }
         let na_values = field!(raw, "data", na_values)
             .names()?
             .unwrap_or_else(|| DEFAULT_NA_VALUES.iter().map(|s| s.to_string()).collect());
@@ -634,6 +644,7 @@ impl DataConfig {
             drop,
             header,
             delimiter,
+            decimal,
             na_values,
             impute,
             categorical,
@@ -653,6 +664,7 @@ impl DataConfig {
             drop: Vec::new(),
             header: None,
             delimiter: None,
+            decimal: '.',
             na_values: DEFAULT_NA_VALUES.iter().map(|s| s.to_string()).collect(),
             impute: Impute::Error,
             categorical: Vec::new(),
@@ -1026,6 +1038,7 @@ impl From<&Config> for RawConfig {
             categorical: strings(&d.categorical),
             header: d.header.and_then(b),
             delimiter: d.delimiter.and_then(|c| s(&c.to_string())),
+            decimal: s(&d.decimal.to_string()),
             na_values: strings(&d.na_values),
             impute: s(name_of(&IMPUTES, &d.impute)),
             unknown_categories: s(name_of(&UNKNOWNS, &d.unknown_categories)),
@@ -1477,7 +1490,7 @@ mod round_trip {
 
     #[test]
     fn csv_keys_and_auto_layers_round_trip() {
-        let text = "[model]\nlayers = [\"auto\", 8, \"auto\"]\n[data]\ntrain = \"t.csv\"\ntarget = 2\nfeatures = [\"a\", \"b c\"]\ndrop = [\"id\"]\nheader = false\ndelimiter = \"tab\"\nna_values = [\"?\"]\nimpute = \"median\"\ncategorical = [\"b c\"]\nunknown_categories = \"error\"\n";
+        let text = "[model]\nlayers = [\"auto\", 8, \"auto\"]\n[data]\ntrain = \"t.csv\"\ntarget = 2\nfeatures = [\"a\", \"b c\"]\ndrop = [\"id\"]\nheader = false\ndelimiter = \"tab\"\nna_values = [\"?\"]\ndecimal = \",\"\nimpute = \"median\"\ncategorical = [\"b c\"]\nunknown_categories = \"error\"\n";
         let c = Config::parse(text, Path::new("/base")).unwrap();
         assert_eq!(c.model.layers, [AUTO, 8, AUTO]);
         assert_eq!(c.data.target.as_deref(), Some("2"));

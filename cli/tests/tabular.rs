@@ -280,6 +280,27 @@ fn semicolons_and_tabs_are_detected_and_train_the_same_model() {
         train(&dir, &FLOWERS.replace("flowers.csv", file), &run);
         assert_eq!(weights(&run), weights("comma"), "{file}");
     }
+    // Decimal commas, as a semicolon-separated export from many locales writes numbers.
+    let semi = std::fs::read_to_string(dir.path("flowers_semicolon.csv")).unwrap();
+    dir.write("comma_decimals.csv", &semi.replace('.', ","));
+    dir.write(
+        "c.toml",
+        &FLOWERS.replace("flowers.csv", "comma_decimals.csv"),
+    );
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--out", "x"],
+        &[
+            "comma_decimals.csv:",
+            "decimal comma",
+            "set decimal = \",\"",
+        ],
+    );
+    let cfg = FLOWERS
+        .replace("flowers.csv", "comma_decimals.csv")
+        .replace("[data]\n", "[data]\ndecimal = \",\"\n");
+    train(&dir, &cfg, "decimal");
+    assert_eq!(weights("decimal"), weights("comma"));
     // A delimiter set to the wrong one: the error says which was used.
     let cfg = FLOWERS.replace("[data]\n", "[data]\ndelimiter = \";\"\n");
     dir.write("c.toml", &cfg);

@@ -43,6 +43,10 @@ pub struct TableOptions {
     /// Columns (by name) read as text even where every cell is a number, for categories coded
     /// as numbers.
     pub categorical: Vec<String>,
+    /// The decimal mark of numbers: `'.'` (the default) or `','` (`"5,1"` is 5.1; a cell
+    /// holding both marks is text). With `'.'`, a text column whose every cell is a number
+    /// written with a decimal comma is an error that says to set `decimal`.
+    pub decimal: char,
 }
 
 impl Default for TableOptions {
@@ -52,6 +56,7 @@ impl Default for TableOptions {
             delimiter: None,
             na_values: DEFAULT_NA_VALUES.iter().map(|s| s.to_string()).collect(),
             categorical: Vec::new(),
+            decimal: '.',
         }
     }
 }
@@ -315,7 +320,15 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
             } else if forced[i] {
                 Cell::Text(text)
             } else {
-                match text.parse::<f64>() {
+                let comma;
+                let number = if options.decimal == ',' && text.contains(',') && !text.contains('.')
+                {
+                    comma = text.replacen(',', ".", 1);
+                    comma.as_str()
+                } else {
+                    text
+                };
+                match number.parse::<f64>() {
                     Ok(v) if !v.is_finite() => {
                         return Err(Error::parse(
                             at(),
@@ -358,6 +371,14 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
                 (Builder::Numbers(v, _, _), Cell::Number(x)) => v.push(x),
                 (Builder::Text(v, _, _), Cell::Missing) => v.push(None),
                 (Builder::Text(v, _, _), Cell::Text(t)) => v.push(Some(t.to_string())),
+                (Builder::Numbers(..), Cell::Text(t)) if options.decimal == '.' && decimal_comma(t) => {
+                    return Err(comma_error(at(), label(), t, delim))
+                }
+                (Builder::Text(_, _, first), Cell::Number(_))
+                    if options.decimal == '.' && decimal_comma(first) =>
+                {
+                    return Err(comma_error(at(), label(), first, delim))
+                }
                 (Builder::Numbers(_, first_line, first), Cell::Text(t)) => {
                     return Err(Error::parse(
                         at(),
@@ -412,6 +433,23 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
             ));
         }
     }
+    if options.decimal == '.' {
+        // A text column of numbers written with a decimal comma is a locale, not categories.
+        for (i, b) in builders.iter().enumerate() {
+            if let Builder::Text(v, first_line, first) = b {
+                if !forced[i] && v.iter().flatten().all(|c| decimal_comma(c)) {
+                    return Err(Error::parse(
+                        format!("{source}:{first_line}"),
+                        format!(
+                            "column {}: \"{}\" and the column's other cells look like numbers with a decimal comma: set decimal = \",\" (or list the column in categorical to keep it as text)",
+                            snippet(&names[i]),
+                            snippet(first)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     let columns = builders
         .into_iter()
         .enumerate()
@@ -430,6 +468,24 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
         delimiter: delim,
         source: source.to_string(),
     })
+}
+
+/// A column mixing plain numbers and numbers with a decimal comma.
+fn comma_error(at: String, label: String, cell: &str, delim: char) -> Error {
+    Error::parse(
+        at,
+        format!(
+            "column {label}: \"{}\" looks like a number with a decimal comma: set decimal = \",\" (split on {})",
+            snippet(cell),
+            delimiter_name(delim)
+        ),
+    )
+}
+
+/// Whether a cell is a number written with one decimal comma (`5,1`, `-0,25`).
+fn decimal_comma(cell: &str) -> bool {
+    let t = cell.trim();
+    t.matches(',').count() == 1 && !t.contains('.') && is_number(&t.replacen(',', ".", 1))
 }
 
 /// Whether a cell is a finite number.
@@ -582,9 +638,9 @@ mod tests {
             delimiter: Some(';'),
             ..d.clone()
         };
-        let t = table("a,b;c\n1,5;2\n", &semi).unwrap();
+        let t = table("a,b;c\nx,y;2\n", &semi).unwrap();
         assert_eq!(t.names, ["a,b", "c"]);
-        assert_eq!(t.columns[0], texts(&["1,5"]));
+        assert_eq!(t.columns[0], texts(&["x,y"]));
     }
 
     #[test]
@@ -681,6 +737,22 @@ mod tests {
             dup.find("a").unwrap_err().to_string(),
             "t.csv: column \"a\" appears 2 times (columns 1, 2)"
         );
+    }
+
+    #[test]
+    fn decimal_commas() {
+        let d = TableOptions::default();
+        assert_eq!(
+            err("a;b\n5,1;x\n4,9;y\n", &d),
+            "t.csv:2: column a: \"5,1\" and the column's other cells look like numbers with a decimal comma: set decimal = \",\" (or list the column in categorical to keep it as text)"
+        );
+        assert_eq!(
+            err("a;b\n5;x\n4,9;y\n", &d),
+            "t.csv:3:1: column a: \"4,9\" looks like a number with a decimal comma: set decimal = \",\" (split on semicolons)"
+        );
+        let comma = TableOptions { decimal: ',', ..d };
+        let t = table("a;b\n5,1;x\n4;y\n", &comma).unwrap();
+        assert_eq!(t.columns[0], Column::Numbers(vec![5.1, 4.0]));
     }
 
     #[test]
