@@ -11,6 +11,9 @@ use backprop::Array;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The most feature values one encoding may produce (2³⁰ float32s: 4 GiB).
+pub const MAX_ENCODED: usize = 1 << 30;
+
 /// How one column of the file becomes model features (the metadata's `columns` list).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -295,6 +298,26 @@ impl Encoder {
             }
         };
         let width = self.width();
+        // One-hot columns multiply: a text column with a different value in every row (a name,
+        // an ID) has as many categories as rows. Refuse before allocating rows × features.
+        if rows
+            .len()
+            .checked_mul(width)
+            .is_none_or(|n| n > MAX_ENCODED)
+        {
+            let widest = self
+                .columns
+                .iter()
+                .max_by_key(|c| c.width())
+                .expect("at least one column");
+            bail!(
+                "{}: {} rows × {width} features after one-hot encoding is more than {MAX_ENCODED} values; column \"{}\" alone has {} categories (leave it out with [data] drop)",
+                t.source,
+                rows.len(),
+                widest.name(),
+                widest.width()
+            );
+        }
         let mut x = vec![0f32; rows.len() * width];
         let mut unseen = 0;
         let mut offset = 0;

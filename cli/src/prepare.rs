@@ -251,10 +251,11 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                         data::Column::Numbers(_) => "a different whole number",
                         data::Column::Text(_) => "a different text",
                     };
-                    warnings.push(format!(
-                        "column \"{}\" looks like a row ID ({what} in every row) and is used as a feature; leave it out with [data] drop = [\"{}\"] unless it means something",
+                    // Said at once: an error further on (a width) may be its consequence.
+                    eprintln!(
+                        "warning: column \"{}\" looks like a row ID ({what} in every row) and is used as a feature; leave it out with [data] drop = [\"{}\"] unless it means something",
                         table.names[c], table.names[c]
-                    ));
+                    );
                 }
             }
             (
@@ -376,6 +377,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                 },
             ) => {
                 let enc = encoder.as_ref().expect("a table has an encoder");
+                check_width(enc.width(), name, config)?;
                 let (x, k) =
                     enc.transform(table, Some(&row_indices(&ids)), d.unknown_categories)?;
                 if k > 0 {
@@ -386,6 +388,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
             }
             (Held::File(Source::Csv(path)), Rows::Table { table, target, .. }) => {
                 let enc = encoder.as_ref().expect("a table has an encoder");
+                check_width(enc.width(), name, config)?;
                 let t = load_table(&path, &d, &enc.categorical())?;
                 let tc = t.find(&table.names[*target])?;
                 let y = targets(&t, tc, classes.as_deref(), loss)?;
