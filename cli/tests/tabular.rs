@@ -702,3 +702,75 @@ fn pytorch_applies_the_stored_transformation_and_agrees() {
     let features = io["features"].as_array().unwrap();
     assert_eq!(features[3].as_array().unwrap()[2..5], [0.0, 0.0, 0.0]);
 }
+
+#[test]
+fn features_pick_and_order_the_columns() {
+    let dir = folder("features");
+    let cfg = FLOWERS.replace(
+        "drop = [\"plant id\"]",
+        "features = [\"petal width (cm)\", \"site\", \"petal length (cm)\"]",
+    );
+    train(&dir, &cfg, "run");
+    let meta = metadata(&dir.path("run/model.safetensors"));
+    let names: Vec<String> = serde_json::from_str(&meta["feature_names"]).unwrap();
+    assert_eq!(
+        names,
+        [
+            "petal width (cm)",
+            "site=east, upper",
+            "site=north",
+            "site=south",
+            "petal length (cm)"
+        ]
+    );
+    // A file holding only those columns, in yet another order, is enough to predict.
+    dir.write(
+        "three.csv",
+        "petal length (cm),site,petal width (cm)\n1.4,north,0.2\n5.5,\"east, upper\",2.1\n",
+    );
+    let out = predict(
+        &dir,
+        "run/model.safetensors",
+        "three.csv",
+        "p.csv",
+        &["--classes"],
+    );
+    assert_eq!(out, "species\nsetosa\nvirginica\n");
+    // A listed column the file lacks, and the target listed as a feature.
+    dir.write("c.toml", &cfg.replace("\"site\"", "\"sites\""));
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--out", "x"],
+        &["flowers.csv", "no column named \"sites\"", "site"],
+    );
+    dir.write("c.toml", &cfg.replace("\"site\"", "\"species\""));
+    fails(
+        &dir,
+        &["train", "--config", "c.toml", "--out", "x"],
+        &["[data] features: lists the target column \"species\""],
+    );
+}
+
+#[test]
+fn eval_names_a_label_the_model_does_not_know() {
+    let dir = folder("eval-label");
+    train(&dir, FLOWERS, "run");
+    let text = std::fs::read_to_string(dir.path("flowers_new.csv")).unwrap();
+    dir.write("odd.csv", &text.replacen(",setosa,", ",rosa,", 1));
+    fails(
+        &dir,
+        &[
+            "eval",
+            "--config",
+            "c.toml",
+            "--model",
+            "run/model.safetensors",
+            "--data",
+            "odd.csv",
+        ],
+        &[
+            "odd.csv:",
+            "label \"rosa\" is not one of the model's classes (setosa, versicolor, virginica)",
+        ],
+    );
+}
