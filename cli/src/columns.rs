@@ -113,8 +113,8 @@ pub fn select(t: &Table, d: &DataConfig) -> Result<(Vec<usize>, usize)> {
 pub fn class_names(t: &Table, col: usize) -> Option<Vec<String>> {
     match &t.columns[col] {
         Column::Text(v) => Some(
-            v.iter()
-                .flatten()
+            v.values()
+                .iter()
                 .cloned()
                 .collect::<BTreeSet<_>>()
                 .into_iter()
@@ -136,23 +136,30 @@ pub fn targets(t: &Table, col: usize, classes: Option<&[String]>, loss: Loss) ->
             }
             v.clone()
         }
-        (Column::Text(v), Some(classes)) => v
-            .iter()
-            .enumerate()
-            .map(|(r, c)| match c {
-                None => bail!("{}: the target column \"{name}\" is missing", at(r)),
-                Some(c) => match classes.iter().position(|k| k == c) {
-                    Some(i) => Ok(i as f32),
-                    None => bail!(
-                        "{}: label \"{c}\" is not one of the model's classes ({})",
-                        at(r),
-                        shorten(classes)
-                    ),
-                },
-            })
-            .collect::<Result<_>>()?,
+        (Column::Text(v), Some(classes)) => {
+            // Each distinct label looked up once.
+            let class_of: Vec<Option<usize>> = v
+                .values()
+                .iter()
+                .map(|s| classes.iter().position(|k| k == s))
+                .collect();
+            (0..v.len())
+                .map(|r| match v.code(r) {
+                    None => bail!("{}: the target column \"{name}\" is missing", at(r)),
+                    Some(c) => match class_of[c] {
+                        Some(i) => Ok(i as f32),
+                        None => bail!(
+                            "{}: label \"{}\" is not one of the model's classes ({})",
+                            at(r),
+                            v.values()[c],
+                            shorten(classes)
+                        ),
+                    },
+                })
+                .collect::<Result<_>>()?
+        }
         (Column::Text(v), None) => {
-            let first = v.iter().flatten().next().map(String::as_str).unwrap_or("");
+            let first = v.values().first().map(String::as_str).unwrap_or("");
             bail!(
                 "{}: the target column \"{name}\" holds text (\"{first}\"), which loss = \"{}\" cannot learn; class names need cross_entropy (or bce_with_logits for two)",
                 t.source,
@@ -183,9 +190,7 @@ pub fn id_like(t: &Table, col: usize) -> bool {
             v.iter().all(|x| x.fract() == 0.0)
                 && v.iter().map(|x| x.to_bits()).collect::<BTreeSet<_>>().len() == n
         }
-        Column::Text(v) => {
-            v.iter().all(Option::is_some) && v.iter().collect::<BTreeSet<_>>().len() == n
-        }
+        Column::Text(v) => v.iter().all(|c| c.is_some()) && v.values().len() == n,
     }
 }
 
@@ -221,25 +226,36 @@ impl Encoder {
                         InputColumn::Numeric { name, fill }
                     }
                     Column::Text(v) => {
-                        let present: Vec<&String> =
-                            rows.iter().filter_map(|&r| v[r].as_ref()).collect();
-                        if present.is_empty() {
+                        // How often each distinct text occurs in the training rows.
+                        let mut counts = vec![0usize; v.values().len()];
+                        for &r in rows {
+                            if let Some(c) = v.code(r) {
+                                counts[c] += 1;
+                            }
+                        }
+                        let seen: BTreeMap<&String, usize> = v
+                            .values()
+                            .iter()
+                            .zip(&counts)
+                            .filter(|(_, &n)| n > 0)
+                            .map(|(s, &n)| (s, n))
+                            .collect();
+                        if seen.is_empty() {
                             bail!(
                                 "{}: column \"{name}\" has no values in the training rows",
                                 t.source
                             );
                         }
-                        let categories: Vec<String> = present
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect::<BTreeSet<_>>()
-                            .into_iter()
-                            .collect();
+                        let categories: Vec<String> = seen.keys().map(|s| s.to_string()).collect();
                         // Text has no mean or median: every impute but "error" takes the most
-                        // frequent category.
+                        // frequent category (ties: the first in sorted order).
+                        let best = *seen.values().max().expect("a category");
                         let fill = match impute {
                             Impute::Error => None,
-                            _ => Some(most_frequent(present.into_iter().cloned())),
+                            _ => seen
+                                .iter()
+                                .find(|(_, &n)| n == best)
+                                .map(|(s, _)| s.to_string()),
                         };
                         InputColumn::Categorical {
                             name,
@@ -348,21 +364,29 @@ impl Encoder {
                     },
                     Column::Text(v),
                 ) => {
+                    // Each distinct text's category, looked up once.
+                    let category: Vec<Option<usize>> = v
+                        .values()
+                        .iter()
+                        .map(|s| categories.binary_search(s).ok())
+                        .collect();
+                    let fill_category = fill.as_ref().map(|f| categories.binary_search(f).ok());
                     for (i, &r) in rows.iter().enumerate() {
-                        let cell = match (&v[r], fill) {
-                            (Some(s), _) => s,
-                            (None, Some(f)) => f,
+                        let k = match (v.code(r), fill_category) {
+                            (Some(c), _) => category[c],
+                            (None, Some(k)) => k,
                             (None, None) => return Err(missing(r)),
                         };
-                        match categories.binary_search(cell) {
-                            Ok(k) => x[i * width + offset + k] = 1.0,
-                            Err(_) if unknown == Unknown::Error => bail!(
-                                "{}:{}: column \"{name}\": category \"{cell}\" was not in the training data ({}); unknown_categories = \"error\"",
+                        match k {
+                            Some(k) => x[i * width + offset + k] = 1.0,
+                            None if unknown == Unknown::Error => bail!(
+                                "{}:{}: column \"{name}\": category \"{}\" was not in the training data ({}); unknown_categories = \"error\"",
                                 t.source,
                                 t.lines[r],
+                                v.get(r).unwrap_or_default(),
                                 shorten(categories)
                             ),
-                            Err(_) => unseen += 1,
+                            None => unseen += 1,
                         }
                     }
                 }
@@ -370,7 +394,7 @@ impl Encoder {
                     let (r, s) = v
                         .iter()
                         .enumerate()
-                        .find_map(|(r, s)| s.as_ref().map(|s| (r, s)))
+                        .find_map(|(r, s)| s.map(|s| (r, s)))
                         .expect("a text column holds a cell");
                     bail!(
                         "{}:{}: column \"{name}\" holds the text \"{s}\", but the model was trained on numbers there",

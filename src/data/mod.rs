@@ -43,7 +43,7 @@ pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};
 pub use split::{random_split, stratified_split, Standardizer};
 pub use table::{
-    delimiter_name, parse_table, read_table, write_csv_cells, Column, Table, TableOptions,
+    delimiter_name, parse_table, read_table, write_csv_cells, Column, Table, TableOptions, Texts,
     DEFAULT_NA_VALUES, DELIMITERS,
 };
 

@@ -16,6 +16,7 @@
 use super::csv::{split_cells_on, Lines};
 use super::{snippet, write_atomically};
 use crate::{Error, Result};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -67,8 +68,101 @@ pub enum Column {
     /// Every present cell is a finite number (rounded to `f32`); a missing cell is NaN.
     Numbers(Vec<f32>),
     /// No present cell is a number (or the column is listed in
-    /// [`TableOptions::categorical`]); a missing cell is `None`. Cells are trimmed.
-    Text(Vec<Option<String>>),
+    /// [`TableOptions::categorical`]). Cells are trimmed.
+    Text(Texts),
+}
+
+/// A column of text cells, each distinct text stored once (a column of a few categories costs
+/// four bytes a row).
+///
+/// # Examples
+/// ```
+/// use backprop::data::Texts;
+/// let t: Texts = [Some("red"), None, Some("blue"), Some("red")].into_iter().collect();
+/// assert_eq!(t.get(0), Some("red"));
+/// assert_eq!(t.get(1), None);
+/// assert_eq!(t.values(), ["red", "blue"]);
+/// assert_eq!(t.code(3), Some(0));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Texts {
+    values: Vec<String>,
+    codes: Vec<u32>,
+}
+
+/// The code of a missing cell.
+const MISSING: u32 = u32::MAX;
+
+impl Texts {
+    /// The number of cells.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Whether there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The cell in `row` (`None`: missing).
+    ///
+    /// # Panics
+    /// Panics if `row` is out of range.
+    #[track_caller]
+    pub fn get(&self, row: usize) -> Option<&str> {
+        self.code(row).map(|c| self.values[c].as_str())
+    }
+
+    /// The index in [`values`](Texts::values) of the cell in `row` (`None`: missing).
+    ///
+    /// # Panics
+    /// Panics if `row` is out of range.
+    #[track_caller]
+    pub fn code(&self, row: usize) -> Option<usize> {
+        match self.codes[row] {
+            MISSING => None,
+            c => Some(c as usize),
+        }
+    }
+
+    /// The distinct texts, in the order they first occur.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    /// The cells in row order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(|r| self.get(r))
+    }
+
+    /// Appends a cell; `index` maps each distinct text to its code.
+    fn push(&mut self, cell: Option<&str>, index: &mut std::collections::HashMap<String, u32>) {
+        let code = match cell {
+            None => MISSING,
+            Some(t) => match index.get(t) {
+                Some(&c) => c,
+                None => {
+                    // Distinct texts are bounded by the file's size far below u32::MAX - 1.
+                    let c = self.values.len() as u32;
+                    index.insert(t.to_string(), c);
+                    self.values.push(t.to_string());
+                    c
+                }
+            },
+        };
+        self.codes.push(code);
+    }
+}
+
+impl<'a> FromIterator<Option<&'a str>> for Texts {
+    fn from_iter<I: IntoIterator<Item = Option<&'a str>>>(cells: I) -> Texts {
+        let mut t = Texts::default();
+        let mut index = std::collections::HashMap::new();
+        for c in cells {
+            t.push(c, &mut index);
+        }
+        t
+    }
 }
 
 impl Column {
@@ -76,7 +170,7 @@ impl Column {
     pub fn is_missing(&self, row: usize) -> bool {
         match self {
             Column::Numbers(v) => v[row].is_nan(),
-            Column::Text(v) => v[row].is_none(),
+            Column::Text(v) => v.code(row).is_none(),
         }
     }
 
@@ -182,13 +276,16 @@ fn list_names(names: &[String]) -> String {
 /// ```
 /// use backprop::data::{parse_table, Column, TableOptions};
 /// let text = "id;color;\"size, cm\";label\n1;red;2,5;setosa\n2;NA;3,1;virginica\n";
-/// let t = parse_table(text.as_bytes(), "t.csv", &TableOptions::default()).unwrap();
+/// let options = TableOptions { decimal: ',', ..TableOptions::default() };
+/// let t = parse_table(text.as_bytes(), "t.csv", &options).unwrap();
 /// assert_eq!(t.delimiter, ';');
 /// assert_eq!(t.names, ["id", "color", "size, cm", "label"]);
 /// assert_eq!(t.columns[0], Column::Numbers(vec![1.0, 2.0]));
-/// assert_eq!(t.columns[1], Column::Text(vec![Some("red".into()), None]));
-/// // A decimal comma is not read as one: "2,5" is text, and so the column is.
-/// assert_eq!(t.columns[2], Column::Text(vec![Some("2,5".into()), Some("3,1".into())]));
+/// assert_eq!(t.columns[1], Column::Text([Some("red"), None].into_iter().collect()));
+/// assert_eq!(t.columns[2], Column::Numbers(vec![2.5, 3.1]));
+/// // With the default decimal mark, "2,5" is not silently text: the error says what to set.
+/// let e = parse_table(text.as_bytes(), "t.csv", &TableOptions::default()).unwrap_err();
+/// assert!(e.to_string().contains("set decimal = \",\""));
 /// ```
 ///
 /// # Errors
@@ -210,8 +307,8 @@ enum Builder {
     Pending(usize),
     /// Numbers; the first present one and its line.
     Numbers(Vec<f32>, usize, String),
-    /// Text; the first present cell and its line.
-    Text(Vec<Option<String>>, usize, String),
+    /// Text (with each distinct text's code); the first present cell and its line.
+    Text(Texts, HashMap<String, u32>, usize, String),
 }
 
 /// What a cell holds.
@@ -360,7 +457,12 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
                     Cell::Number(_) => {
                         Builder::Numbers(vec![f32::NAN; missing], line_no, text.to_string())
                     }
-                    Cell::Text(_) => Builder::Text(vec![None; missing], line_no, text.to_string()),
+                    Cell::Text(_) => Builder::Text(
+                        std::iter::repeat_n(None, missing).collect(),
+                        HashMap::new(),
+                        line_no,
+                        text.to_string(),
+                    ),
                 };
                 if let Builder::Pending(_) = b {
                     continue;
@@ -369,12 +471,12 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
             match (b, cell) {
                 (Builder::Numbers(v, _, _), Cell::Missing) => v.push(f32::NAN),
                 (Builder::Numbers(v, _, _), Cell::Number(x)) => v.push(x),
-                (Builder::Text(v, _, _), Cell::Missing) => v.push(None),
-                (Builder::Text(v, _, _), Cell::Text(t)) => v.push(Some(t.to_string())),
+                (Builder::Text(v, index, _, _), Cell::Missing) => v.push(None, index),
+                (Builder::Text(v, index, _, _), Cell::Text(t)) => v.push(Some(t), index),
                 (Builder::Numbers(..), Cell::Text(t)) if options.decimal == '.' && decimal_comma(t) => {
                     return Err(comma_error(at(), label(), t, delim))
                 }
-                (Builder::Text(_, _, first), Cell::Number(_))
+                (Builder::Text(_, _, _, first), Cell::Number(_))
                     if options.decimal == '.' && decimal_comma(first) =>
                 {
                     return Err(comma_error(at(), label(), first, delim))
@@ -391,7 +493,7 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
                         ),
                     ))
                 }
-                (Builder::Text(_, first_line, first), Cell::Number(_)) => {
+                (Builder::Text(_, _, first_line, first), Cell::Number(_)) => {
                     return Err(Error::parse(
                         at(),
                         format!(
@@ -436,8 +538,8 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
     if options.decimal == '.' {
         // A text column of numbers written with a decimal comma is a locale, not categories.
         for (i, b) in builders.iter().enumerate() {
-            if let Builder::Text(v, first_line, first) = b {
-                if !forced[i] && v.iter().flatten().all(|c| decimal_comma(c)) {
+            if let Builder::Text(v, _, first_line, first) = b {
+                if !forced[i] && v.values().iter().all(|c| decimal_comma(c)) {
                     return Err(Error::parse(
                         format!("{source}:{first_line}"),
                         format!(
@@ -455,10 +557,12 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
         .enumerate()
         .map(|(i, b)| match b {
             // A column of missing cells only: text if asked for, else numbers (all NaN).
-            Builder::Pending(n) if forced[i] => Column::Text(vec![None; n]),
+            Builder::Pending(n) if forced[i] => {
+                Column::Text(std::iter::repeat_n(None, n).collect())
+            }
             Builder::Pending(n) => Column::Numbers(vec![f32::NAN; n]),
             Builder::Numbers(v, _, _) => Column::Numbers(v),
-            Builder::Text(v, _, _) => Column::Text(v),
+            Builder::Text(v, _, _, _) => Column::Text(v),
         })
         .collect();
     Ok(Table {
@@ -611,11 +715,7 @@ mod tests {
     }
 
     fn texts(v: &[&str]) -> Column {
-        Column::Text(
-            v.iter()
-                .map(|s| (!s.is_empty()).then(|| s.to_string()))
-                .collect(),
-        )
+        Column::Text(v.iter().map(|s| (!s.is_empty()).then_some(*s)).collect())
     }
 
     #[test]
@@ -723,8 +823,8 @@ mod tests {
         };
         let t = table("a,b\n1,2\n3,x\n4,?\n5,\n", &forced).unwrap();
         // na_values replaces the default list: "" is text here.
-        let want = [Some("2"), Some("x"), None, Some("")].map(|c| c.map(String::from));
-        assert_eq!(t.columns[1], Column::Text(want.to_vec()));
+        let want = [Some("2"), Some("x"), None, Some("")];
+        assert_eq!(t.columns[1], Column::Text(want.into_iter().collect()));
         let t = table("a,b\n1,NA\n2,NA\n", &d).unwrap();
         assert!(matches!(&t.columns[1], Column::Numbers(v) if v.iter().all(|x| x.is_nan())));
         let e = t.find("c").unwrap_err().to_string();
