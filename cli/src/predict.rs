@@ -299,7 +299,7 @@ fn eval_data(args: &EvalArgs, config: &Config, trained: &Trained) -> Result<Data
             y: labels.clone(),
         };
         return check(
-            load_source(&src, None)?,
+            load_source(&src, &config.data)?,
             &labels.display().to_string(),
             config,
         );
@@ -316,11 +316,7 @@ fn eval_data(args: &EvalArgs, config: &Config, trained: &Trained) -> Result<Data
             "xor" | "digits" | "iris" => Source::Builtin(args.data.clone()),
             p => Source::Csv(p.into()),
         };
-        return check(
-            load_source(&source, config.data.target.as_deref())?,
-            &args.data,
-            config,
-        );
+        return check(load_source(&source, &config.data)?, &args.data, config);
     }
     let enc = trained.encoder.as_ref().expect("checked above");
     let t = load_table(Path::new(&args.data), &config.data, &enc.categorical())?;

@@ -39,9 +39,11 @@ pub fn source_name(src: &Source) -> String {
     }
 }
 
-/// Reads one source. CSV targets come from `target` (default: the last column); pairs are `.npy`
-/// or MNIST IDX files (plain or gzipped), chosen by extension.
-pub fn load_source(src: &Source, target: Option<&str>) -> Result<Dataset> {
+/// Reads one source as numbers by position. A CSV is read with `[data]`'s options (header,
+/// delimiter, decimal, na_values), its target from `target` (default: the last column) and every
+/// other column a feature that must hold numbers without gaps; pairs are `.npy` or MNIST IDX
+/// files (plain or gzipped), chosen by extension.
+pub fn load_source(src: &Source, d: &DataConfig) -> Result<Dataset> {
     Ok(match src {
         Source::Builtin(name) => {
             data::by_name(name).with_context(|| format!("unknown built-in dataset \"{name}\""))?
@@ -55,7 +57,7 @@ pub fn load_source(src: &Source, target: Option<&str>) -> Result<Dataset> {
                 };
                 bail!("{}: data file not found{builtin}", path.display());
             }
-            data::read_csv(path, target)?
+            numeric_dataset(&data::read_table(path, &table_options(d, &[]))?, d)?
         }
         Source::Pair { x, y } => {
             for p in [x, y] {
@@ -70,6 +72,55 @@ pub fn load_source(src: &Source, target: Option<&str>) -> Result<Dataset> {
             }
         }
     })
+}
+
+/// A table of numbers as a dataset: the target column and every other column, by position.
+fn numeric_dataset(t: &Table, d: &DataConfig) -> Result<Dataset> {
+    if t.names.len() < 2 {
+        bail!(
+            "{}: one column only (split on {}); a feature and a target are needed",
+            t.source,
+            data::delimiter_name(t.delimiter)
+        );
+    }
+    let target = match &d.target {
+        Some(name) => t.find(name)?,
+        None => t.names.len() - 1,
+    };
+    let n = t.n_rows();
+    let numbers = |c: usize| -> Result<&Vec<f32>> {
+        match &t.columns[c] {
+            data::Column::Numbers(v) => match v.iter().position(|x| x.is_nan()) {
+                Some(r) => bail!(
+                    "{}:{}: column \"{}\" is missing a value (this model takes numbers by position, without gaps)",
+                    t.source,
+                    t.lines[r],
+                    t.names[c]
+                ),
+                None => Ok(v),
+            },
+            data::Column::Text(v) => bail!(
+                "{}: column \"{}\" holds text (\"{}\"); this model takes numbers by position (train on the CSV itself for text columns)",
+                t.source,
+                t.names[c],
+                v.values().first().map(String::as_str).unwrap_or("")
+            ),
+        }
+    };
+    let y = numbers(target)?.clone();
+    let features: Vec<usize> = (0..t.names.len()).filter(|&c| c != target).collect();
+    let mut x = vec![0f32; n * features.len()];
+    for (j, &c) in features.iter().enumerate() {
+        for (r, &v) in numbers(c)?.iter().enumerate() {
+            x[r * features.len() + j] = v;
+        }
+    }
+    Ok(Dataset::new(
+        Array::new(&[n, features.len()], x),
+        Array::new(&[n], y),
+        features.iter().map(|&c| t.names[c].clone()).collect(),
+        t.names[target].clone(),
+    ))
 }
 
 fn is_npy(p: &Path) -> bool {
@@ -277,7 +328,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
             if let Some((key, _)) = csv_only.iter().find(|(_, set)| *set) {
                 bail!("[data] {key}: names CSV columns, and {what_train} is not a CSV file");
             }
-            let ds = load_source(src, d.target.as_deref())?;
+            let ds = load_source(src, &d)?;
             let y = ds.y.clone();
             (Rows::Plain(ds), y, None)
         }
@@ -399,11 +450,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                 }
                 Dataset::new(x, y, enc.feature_names(), table.names[*target].clone())
             }
-            (Held::File(src), _) => check(
-                load_source(&src, d.target.as_deref())?,
-                &describe(&src),
-                config,
-            )?,
+            (Held::File(src), _) => check(load_source(&src, &d)?, &describe(&src), config)?,
         };
         check_width(ds.n_features(), name, config)?;
         Ok(ds)

@@ -650,6 +650,49 @@ fn eval_takes_a_npy_pair() {
         ],
         &["--labels"],
     );
+    // A headerless CSV of the same rows: an error that names the key, then the same figures.
+    let rows: String = (0..iris.len())
+        .map(|r| {
+            let x = &iris.x.data()[r * 4..r * 4 + 4];
+            format!("{},{},{},{},{}\n", x[0], x[1], x[2], x[3], iris.y.data()[r])
+        })
+        .collect();
+    dir.write("rows.csv", &rows);
+    fails(
+        &dir,
+        &[
+            "eval",
+            "--config",
+            "c.toml",
+            "--model",
+            "run/model.safetensors",
+            "--data",
+            "rows.csv",
+        ],
+        &[
+            "rows.csv:1",
+            "the first row is all numbers",
+            "header = false",
+        ],
+    );
+    let cfg = std::fs::read_to_string(dir.path("c.toml")).unwrap();
+    dir.write(
+        "c.toml",
+        &cfg.replace("[data]\n", "[data]\nheader = false\n"),
+    );
+    let (csv, _) = ok(
+        &dir,
+        &[
+            "eval",
+            "--config",
+            "c.toml",
+            "--model",
+            "run/model.safetensors",
+            "--data",
+            "rows.csv",
+        ],
+    );
+    assert_eq!(csv.replacen("rows.csv", "iris", 1), builtin);
 }
 
 /// PyTorch, given only the model file (its weights and metadata) and the README's description
