@@ -1,4 +1,5 @@
-//! Data for a run: load the configured sources, split off test/validation sets, check the data
+//! Data for a run: load the configured sources, split off test/validation sets, encode a CSV's
+//! columns (learned on the training split, `columns`), set `"auto"` layer sizes, check the data
 //! against the model and the loss, and standardise with the training split's statistics.
 
 use crate::columns::{
@@ -419,14 +420,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                 y: ids.y.clone(),
                 ..ds.select(&row_indices(&ids))
             },
-            (
-                Held::Rows(ids),
-                Rows::Table {
-                    table,
-                    features,
-                    target,
-                },
-            ) => {
+            (Held::Rows(ids), Rows::Table { table, target, .. }) => {
                 let enc = encoder.as_ref().expect("a table has an encoder");
                 check_width(enc.width(), name, config)?;
                 let (x, k) =
@@ -434,7 +428,6 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                 if k > 0 {
                     unseen.push((name.to_string(), k));
                 }
-                let _ = features;
                 Dataset::new(x, ids.y, enc.feature_names(), table.names[*target].clone())
             }
             (Held::File(Source::Csv(path)), Rows::Table { table, target, .. }) => {
