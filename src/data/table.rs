@@ -135,33 +135,43 @@ impl Texts {
         (0..self.len()).map(|r| self.get(r))
     }
 
-    /// Appends a cell; `index` maps each distinct text to its code.
-    fn push(&mut self, cell: Option<&str>, index: &mut std::collections::HashMap<String, u32>) {
+    /// Appends a cell; `index` maps each distinct text to its code (and holds the only copy of
+    /// the text until [`finish`](Texts::finish)).
+    fn push(&mut self, cell: Option<&str>, index: &mut HashMap<String, u32>) {
         let code = match cell {
             None => MISSING,
             Some(t) => match index.get(t) {
                 Some(&c) => c,
                 None => {
                     // Distinct texts are bounded by the file's size far below u32::MAX - 1.
-                    let c = self.values.len() as u32;
+                    let c = index.len() as u32;
                     index.insert(t.to_string(), c);
-                    self.values.push(t.to_string());
                     c
                 }
             },
         };
         self.codes.push(code);
     }
+
+    /// The column with its distinct texts moved out of `index`, in code order.
+    fn finish(mut self, index: HashMap<String, u32>) -> Texts {
+        let mut values = vec![String::new(); index.len()];
+        for (text, code) in index {
+            values[code as usize] = text;
+        }
+        self.values = values;
+        self
+    }
 }
 
 impl<'a> FromIterator<Option<&'a str>> for Texts {
     fn from_iter<I: IntoIterator<Item = Option<&'a str>>>(cells: I) -> Texts {
         let mut t = Texts::default();
-        let mut index = std::collections::HashMap::new();
+        let mut index = HashMap::new();
         for c in cells {
             t.push(c, &mut index);
         }
-        t
+        t.finish(index)
     }
 }
 
@@ -538,8 +548,8 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
     if options.decimal == '.' {
         // A text column of numbers written with a decimal comma is a locale, not categories.
         for (i, b) in builders.iter().enumerate() {
-            if let Builder::Text(v, _, first_line, first) = b {
-                if !forced[i] && v.values().iter().all(|c| decimal_comma(c)) {
+            if let Builder::Text(_, index, first_line, first) = b {
+                if !forced[i] && index.keys().all(|c| decimal_comma(c)) {
                     return Err(Error::parse(
                         format!("{source}:{first_line}"),
                         format!(
@@ -562,7 +572,7 @@ pub fn parse_table(reader: impl BufRead, source: &str, options: &TableOptions) -
             }
             Builder::Pending(n) => Column::Numbers(vec![f32::NAN; n]),
             Builder::Numbers(v, _, _) => Column::Numbers(v),
-            Builder::Text(v, _, _, _) => Column::Text(v),
+            Builder::Text(v, index, _, _) => Column::Text(v.finish(index)),
         })
         .collect();
     Ok(Table {
