@@ -3,7 +3,10 @@
 //! allocator measures, per thread, the peak of live bytes and the largest single request made
 //! while the reader runs, and each test bounds both (64 MiB).
 
-use backprop::data::{parse_csv, parse_idx, parse_npy, read_csv, read_idx, read_npy};
+use backprop::data::{
+    parse_csv, parse_idx, parse_npy, parse_table, read_csv, read_idx, read_npy, read_table,
+    TableOptions,
+};
 use backprop::io::safetensors;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -414,6 +417,21 @@ fn csv_with_a_one_gigabyte_line() {
         msg.ends_with("sparse.csv:1: line longer than 16 MiB"),
         "{msg}"
     );
+    // The table reader (text columns, gaps) reads lines the same way.
+    let msg = refused(|| read_table(&path, &TableOptions::default()));
+    assert!(
+        msg.ends_with("sparse.csv:1: line longer than 16 MiB"),
+        "{msg}"
+    );
+    let mut reader = BufReader::new(Lazy {
+        head: b"a,b\nx,",
+        fill: b'y',
+        len: GIB,
+        tail: b"\n",
+        pos: 0,
+    });
+    let msg = refused(|| parse_table(&mut reader, "big.csv", &TableOptions::default()));
+    assert_eq!(msg, "big.csv:2: line longer than 16 MiB");
 }
 
 #[test]
@@ -439,4 +457,19 @@ fn csv_line_of_millions_of_empty_cells() {
     });
     let msg = refused(|| parse_csv(&mut reader, "wide.csv", None));
     assert_eq!(msg, "wide.csv:2: more than 131072 cells in one line");
+    // The table reader, whose text cells cost more than numbers: the same bound.
+    for (head, line) in [(&b""[..], 1), (&b"a,b\n"[..], 2)] {
+        let mut reader = BufReader::new(Lazy {
+            head,
+            fill: b',',
+            len: 15 << 20,
+            tail: b"\n1\n",
+            pos: 0,
+        });
+        let msg = refused(|| parse_table(&mut reader, "wide.csv", &TableOptions::default()));
+        assert_eq!(
+            msg,
+            format!("wide.csv:{line}: more than 131072 cells in one line")
+        );
+    }
 }

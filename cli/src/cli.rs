@@ -17,7 +17,7 @@ A config (TOML):
   device = \"auto\"              # cpu cuda cuda:N auto (default: a GPU when there is one and the model is large enough)
   tf32 = false                 # true: TF32 tensor cores for products on a GPU (PyTorch's allow_tf32)
   [model]
-  layers = [4, 16, 3]          # inputs, hidden sizes..., outputs
+  layers = [4, 16, 3]          # inputs, hidden sizes..., outputs (\"auto\" first/last: from the data)
   activation = \"relu\"          # relu sigmoid tanh leaky_relu gelu elu silu
   batch_norm = false
   dropout = 0.0
@@ -26,7 +26,16 @@ A config (TOML):
   train = \"iris\"               # xor digits iris, a CSV path, or train_x/train_y (.npy or MNIST IDX)
   test = 0.2                   # a fraction of train (stratified for classifiers), or a file (or test_x/test_y)
   validation = 0.1             # the same, for early_stopping (optional; or validation_x/validation_y)
-  target = \"label\"             # CSV target column (default: the last)
+  target = \"label\"             # CSV target column (default: the last); text labels become classes, sorted
+  # features = [\"a\", \"b\"]      # CSV feature columns by name, in the model's order (default: all but target and drop)
+  drop = []                    # CSV columns left out
+  # header = false             # CSV without a header row: columns are named by position, 0 1 2 ...
+  # delimiter = \";\"            # , ; \\t or \"tab\" (default: detected from the first line)
+  decimal = \".\"                # the decimal mark: . or , (\"5,1\" with a ; or tab delimiter)
+  na_values = [\"\", \"NA\", \"NaN\", \"null\"]  # cells that are missing values
+  impute = \"error\"             # error mean median most_frequent: fills a missing cell (training split's statistics)
+  categorical = []             # columns one-hot encoded even when numbers (text columns always are)
+  unknown_categories = \"zeros\" # zeros (one warning with a count) or error: a category training did not see
   standardize = true           # default; features scaled by the training set's mean and std
   [train]
   loss = \"cross_entropy\"       # mse cross_entropy bce_with_logits l1 smooth_l1
@@ -51,6 +60,46 @@ A config (TOML):
 
 Relative paths in a config resolve against the config file's folder.";
 
+/// `backprop train --help`'s text after the flags: what a run writes, and every `[data]` key
+/// for CSV files.
+pub const TRAIN_HELP: &str = "\
+Example:
+  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl
+
+Writes model.safetensors (PyTorch's parameter names), config.toml, metrics.jsonl and report.html
+(unless --no-report) into the run folder (--out DIR, or runs/<name>-<time>). --metrics writes one
+JSON object per epoch: epoch, loss, lr, and validation/test metrics when there is such data
+(val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a
+regressor's val_mse, val_mae, val_r2; the same with test_). The whole config is in `backprop --help`.
+
+Ctrl-C, SIGTERM or SIGHUP finish the epoch, write checkpoint.safetensors and exit with 130, 143 or
+129 (continue with --resume DIR); a second signal stops at once and leaves a file INCOMPLETE saying
+what the folder holds. A run folder takes one run at a time (a second one is refused).
+
+[data] keys (a CSV read as a table; the model file stores what was learned, so predict and eval
+pick the same columns by name and encode them the same way):
+  train test validation    a CSV path, a built-in name (xor digits iris), or a fraction (test, validation)
+  train_x train_y test_x test_y validation_x validation_y   .npy or MNIST IDX feature/target files
+  target                   the target column (default: the last); text labels are class names, indexed
+                           in sorted order; with header = false, a position (target = 4)
+  features                 the feature columns by name, in the model's order (default: every column
+                           but target and drop)
+  drop                     columns left out (an ID column, a free-text note)
+  header                   unset: a header row is expected, and a first row that looks like data is an
+                           error; false: no header row, columns are named by position \"0\" \"1\" ...
+  delimiter                \",\" \";\" \"\\t\" (or \"tab\"); default: detected from the first line
+  decimal                  \".\" (default) or \",\": the decimal mark of numbers (5,1 in a ;-separated file)
+  na_values                cells that are missing (default [\"\", \"NA\", \"NaN\", \"null\"])
+  impute                   error (default: a missing cell stops with its line and column), mean, median,
+                           most_frequent; the training split's statistics (text columns: most frequent)
+  categorical              columns one-hot encoded even when they hold numbers (text columns always are,
+                           with features named column=category)
+  unknown_categories       zeros (default: a category training did not see gives all zeros, with one
+                           warning line) or error
+  standardize              features scaled by the training split's mean and std (default true)
+A column that looks like a row ID (a different number or text in every row) is used, with a warning.
+[model] layers may start and end with \"auto\": the inputs after encoding, the classes or targets.";
+
 /// Train, evaluate and run multi-layer perceptrons from files, with PyTorch-compatible weights.
 #[derive(Parser, Debug)]
 #[command(name = "backprop", version, about, after_help = AFTER_HELP)]
@@ -66,30 +115,26 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train an MLP (with no --config: the default classifier on the embedded digits dataset).
-    #[command(
-        after_help = "Example:\n  backprop train --config mlp.toml --save model.safetensors --metrics metrics.jsonl\n\n\
-Writes model.safetensors (PyTorch's parameter names), config.toml, metrics.jsonl and report.html\n\
-(unless --no-report) into the run folder (--out DIR, or runs/<name>-<time>). --metrics writes one\n\
-JSON object per epoch: epoch, loss, lr, and validation/test metrics when there is such data\n\
-(val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a\n\
-regressor's val_mse, val_mae, val_r2; the same with test_).\n\n\
-Ctrl-C, SIGTERM or SIGHUP finish the epoch, write checkpoint.safetensors and exit with 130, 143 or\n\
-129 (continue with --resume DIR); a second signal stops at once and leaves a file INCOMPLETE saying\n\
-what the folder holds. A run folder takes one run at a time (a second one is refused)."
-    )]
+    #[command(after_help = TRAIN_HELP)]
     Train(TrainArgs),
     /// Run a trained model on inputs (eval mode: BatchNorm running statistics, no dropout).
     #[command(
         after_help = "Example:\n  backprop predict --config mlp.toml --model model.safetensors --input x.csv --output y.npy\n\n\
-The input CSV has a header and feature columns only (or a 2-D .npy). Outputs are raw (no softmax),\n\
-one row per input row, as CSV with a header or as float32 .npy of shape [rows, outputs];\n\
---classes writes the argmax class instead."
+A model trained on a CSV reads its columns from the input CSV by name (any order; other columns,\n\
+the target's among them, are ignored) and applies the stored encoding (categories, missing-value\n\
+fills, standardisation); otherwise the columns are the features by position (or a 2-D .npy).\n\
+Outputs are raw (no softmax), one row per input row, as CSV with a header (a regressor's column\n\
+is named after its target) or as float32 .npy of shape [rows, outputs]. --classes writes the\n\
+predicted class instead (its name for text labels), --class-index its index (class names in\n\
+sorted order), --proba one probability column per class, named by class."
     )]
     Predict(PredictArgs),
     /// Evaluate a trained model on a dataset: loss, accuracy, per-class precision/recall and
     /// confusion matrix for classifiers; MSE, MAE and R² for regressors.
     #[command(
-        after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv"
+        after_help = "Example:\n  backprop eval --config mlp.toml --model model.safetensors --data test.csv\n\n\
+--data takes what `train` takes: a CSV (the model's columns by name, text labels by class name),\n\
+a built-in name, or a features file with its targets: --data x.npy --labels y.npy (or MNIST IDX)."
     )]
     Eval(EvalArgs),
     /// Run the tutorial's eight sections (or one), printing what each prints and saving its
@@ -165,9 +210,18 @@ pub struct PredictArgs {
     /// Where to write outputs: .csv or .npy.
     #[arg(long, value_name = "Y.csv|Y.npy")]
     pub output: PathBuf,
-    /// Write the predicted class (argmax) instead of raw outputs.
+    /// Write the predicted class instead of raw outputs: its name for a model trained on text
+    /// labels (the number for numeric labels), in a column named after the target.
     #[arg(long)]
     pub classes: bool,
+    /// Write the predicted class's index (0..K-1, class names in sorted order) instead of its
+    /// name.
+    #[arg(long)]
+    pub class_index: bool,
+    /// Write class probabilities (softmax; for one bce_with_logits output, 1 - p and p), one
+    /// column per class named by the class name. With --classes, the class column comes first.
+    #[arg(long)]
+    pub proba: bool,
     /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
@@ -181,9 +235,13 @@ pub struct EvalArgs {
     /// The trained weights.
     #[arg(long, value_name = "W.safetensors")]
     pub model: PathBuf,
-    /// The dataset: a CSV path or a built-in name (xor, digits, iris).
+    /// The dataset: a CSV path, a built-in name (xor, digits, iris), or a features file
+    /// (.npy or MNIST IDX) with --labels.
     #[arg(long, value_name = "D")]
     pub data: String,
+    /// The targets of a features file given as --data (.npy or MNIST IDX).
+    #[arg(long, value_name = "Y.npy")]
+    pub labels: Option<PathBuf>,
     /// Where to run: cpu, cuda, cuda:N or auto (overrides the config's `device`).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,

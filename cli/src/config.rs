@@ -3,6 +3,7 @@
 
 use crate::device::DeviceChoice;
 use anyhow::{anyhow, bail, Result};
+use backprop::data::DEFAULT_NA_VALUES;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::Value;
@@ -115,7 +116,58 @@ pub struct DataConfig {
     pub validation: Option<Holdout>,
     pub target: Option<String>,
     pub standardize: bool,
+    /// The feature columns by name, in the model's order (default: every column but the target
+    /// and `drop`).
+    pub features: Option<Vec<String>>,
+    /// Columns left out.
+    pub drop: Vec<String>,
+    /// Whether CSV files have a header row (`None`: expected, and a numeric first row is an
+    /// error).
+    pub header: Option<bool>,
+    /// The CSV delimiter (`None`: detected).
+    pub delimiter: Option<char>,
+    /// The decimal mark of numbers in CSV files: '.' or ','.
+    pub decimal: char,
+    /// Cells that mean "missing".
+    pub na_values: Vec<String>,
+    /// What fills a missing cell.
+    pub impute: Impute,
+    /// Columns one-hot encoded even where their cells are numbers.
+    pub categorical: Vec<String>,
+    /// What a category unseen in training does at predict/eval time.
+    pub unknown_categories: Unknown,
 }
+
+/// What fills a missing feature cell (statistics from the training split).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Impute {
+    /// A missing cell is an error naming its line and column.
+    Error,
+    Mean,
+    Median,
+    MostFrequent,
+}
+
+/// What a category that training did not see does at predict/eval time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unknown {
+    /// An all-zero one-hot row, and one warning line with the count.
+    Zeros,
+    /// An error naming the cell.
+    Error,
+}
+
+pub const IMPUTES: [(&str, Impute); 4] = [
+    ("error", Impute::Error),
+    ("mean", Impute::Mean),
+    ("median", Impute::Median),
+    ("most_frequent", Impute::MostFrequent),
+];
+pub const UNKNOWNS: [(&str, Unknown); 2] = [("zeros", Unknown::Zeros), ("error", Unknown::Error)];
+
+/// A `[model] layers` size that `train` chooses from the data (`"auto"`): the first (inputs after
+/// encoding) or the last (classes or targets).
+pub const AUTO: usize = 0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -182,6 +234,7 @@ impl Config {
                 validation: None,
                 target: None,
                 standardize: true,
+                ..DataConfig::plain()
             },
             train: TrainConfig {
                 lr: 1e-3,
@@ -260,7 +313,7 @@ impl Config {
 
     fn check(&self) -> Result<()> {
         let out = *self.model.layers.last().expect("layers checked non-empty");
-        if self.train.loss == Loss::BceWithLogits && out < 1 {
+        if self.train.loss == Loss::BceWithLogits && out < 1 && out != AUTO {
             bail!("[model] layers: the last size must be at least 1");
         }
         if self.train.decision_threshold.is_some() && !self.is_binary() {
@@ -359,6 +412,15 @@ struct RawData {
     validation_x: Option<Value>,
     validation_y: Option<Value>,
     target: Option<Value>,
+    features: Option<Value>,
+    drop: Option<Value>,
+    categorical: Option<Value>,
+    header: Option<Value>,
+    delimiter: Option<Value>,
+    decimal: Option<Value>,
+    na_values: Option<Value>,
+    impute: Option<Value>,
+    unknown_categories: Option<Value>,
     standardize: Option<Value>,
 }
 
@@ -561,6 +623,11 @@ const SCHEDULERS: [&str; 6] = [
 const THRESHOLD_MODES: [(&str, ThresholdMode); 2] =
     [("rel", ThresholdMode::Rel), ("abs", ThresholdMode::Abs)];
 
+/// A loss's name in the config (`cross_entropy`).
+pub fn loss_name(loss: Loss) -> &'static str {
+    name_of(&LOSSES, &loss)
+}
+
 /// The name `table` gives `value`.
 fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
     table
@@ -599,23 +666,26 @@ const MAX_PARAMETERS: u64 = 1 << 30;
 
 impl ModelConfig {
     fn from_raw(raw: RawModel) -> Result<ModelConfig> {
-        let layers = field!(raw, "model", layers)
-            .uint_list()?
+        let layers = layer_sizes(field!(raw, "model", layers))?
             .ok_or_else(|| anyhow!("[model] layers: missing (e.g. layers = [4, 16, 3])"))?;
         if layers.len() < 2 {
-            bail!("[model] layers: needs at least two sizes (inputs and outputs), got {layers:?}");
+            let shown: Vec<String> = layers
+                .iter()
+                .map(|n| n.map_or("\"auto\"".into(), |n| n.to_string()))
+                .collect();
+            bail!(
+                "[model] layers: needs at least two sizes (inputs and outputs), got [{}]",
+                shown.join(", ")
+            );
         }
-        if let Some(i) = layers.iter().position(|&n| n == 0) {
+        if let Some(i) = layers.iter().position(|&n| n == Some(0)) {
             bail!("[model] layers: size {i} is 0; every layer needs at least one unit");
         }
-        // The weights are allocated as soon as the model is built: refuse sizes that cannot
-        // fit (or whose count overflows) here, rather than abort on the allocation.
-        let params = layers.windows(2).try_fold(0u64, |acc, w| {
-            w[0].checked_add(1)?.checked_mul(w[1])?.checked_add(acc)
-        });
-        if params.is_none_or(|p| p > MAX_PARAMETERS) {
-            bail!("[model] layers: {layers:?} needs more than {MAX_PARAMETERS} parameters, the most supported");
-        }
+        check_parameters(&layers)?;
+        let layers: Vec<u64> = layers
+            .into_iter()
+            .map(|n| n.unwrap_or(AUTO as u64))
+            .collect();
         let activation = match field!(raw, "model", activation).choice(&Activation::NAMES)? {
             None => Activation::Relu,
             Some(name) => name.parse()?,
@@ -636,6 +706,68 @@ impl ModelConfig {
             dropout,
             init,
         })
+    }
+}
+
+/// `[model] layers`: whole numbers, and `"auto"` (`None`) for the first or the last size.
+fn layer_sizes(f: Field) -> Result<Option<Vec<Option<u64>>>> {
+    let Some((label, list)) = f.list()? else {
+        return Ok(None);
+    };
+    let n = list.len();
+    list.into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Integer(k) if k >= 0 => Ok(Some(k as u64)),
+            Value::String(s) if s == "auto" && (i == 0 || i + 1 == n) => Ok(None),
+            Value::String(s) if s == "auto" => {
+                bail!("{label}: item {i} is \"auto\", which only the first (inputs) and last (outputs) sizes may be")
+            }
+            v => bail!("{label}: item {i} must be a whole number >= 0 (or \"auto\" first or last), got {v}"),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// Refuses sizes whose weights cannot be allocated (or whose count overflows), rather than
+/// abort on the allocation when the model is built; an `"auto"` size counts as 1 until known.
+fn check_parameters(layers: &[Option<u64>]) -> Result<()> {
+    let params = layers.windows(2).try_fold(0u64, |acc, w| {
+        w[0].unwrap_or(1)
+            .checked_add(1)?
+            .checked_mul(w[1].unwrap_or(1))?
+            .checked_add(acc)
+    });
+    if params.is_none_or(|p| p > MAX_PARAMETERS) {
+        let shown: Vec<String> = layers
+            .iter()
+            .map(|n| n.map_or("\"auto\"".to_string(), |n| n.to_string()))
+            .collect();
+        bail!(
+            "[model] layers: [{}] needs more than {MAX_PARAMETERS} parameters, the most supported",
+            shown.join(", ")
+        );
+    }
+    Ok(())
+}
+
+impl ModelConfig {
+    /// Whether the first or the last size is `"auto"`.
+    pub fn has_auto(&self) -> bool {
+        self.layers.contains(&AUTO)
+    }
+
+    /// Sets `"auto"` sizes to the data's `inputs` and `outputs`, checking the parameter count.
+    pub fn resolve(&mut self, inputs: usize, outputs: usize) -> Result<()> {
+        let last = self.layers.len() - 1;
+        if self.layers[0] == AUTO {
+            self.layers[0] = inputs;
+        }
+        if self.layers[last] == AUTO {
+            self.layers[last] = outputs;
+        }
+        let sizes: Vec<Option<u64>> = self.layers.iter().map(|&n| Some(n as u64)).collect();
+        check_parameters(&sizes)
     }
 }
 
@@ -714,17 +846,87 @@ impl DataConfig {
             field!(raw, "data", validation_y),
             base,
         )?;
-        let target = field!(raw, "data", target).str()?;
+        let target = field!(raw, "data", target).name()?;
         // On by default: features on very different scales (wine's proline against its hue) train
         // badly without it.
         let standardize = field!(raw, "data", standardize).bool()?.unwrap_or(true);
+        let features = field!(raw, "data", features).names()?;
+        if features.as_ref().is_some_and(|f| f.is_empty()) {
+            bail!("[data] features: an empty list; name at least one column (or leave the key out for every column)");
+        }
+        let drop = field!(raw, "data", drop).names()?.unwrap_or_default();
+        let categorical = field!(raw, "data", categorical)
+            .names()?
+            .unwrap_or_default();
+        if let (Some(t), Some(f)) = (&target, &features) {
+            if f.contains(t) {
+                bail!("[data] features: lists the target column \"{t}\"");
+            }
+        }
+        let header = field!(raw, "data", header).bool()?;
+        let delimiter = match field!(raw, "data", delimiter).str()? {
+            None => None,
+            Some(d) if d == "tab" || d == "\t" => Some('\t'),
+            Some(d) if d.chars().count() == 1 && !matches!(d.as_str(), "\"" | "\n" | "\r") => {
+                d.chars().next()
+            }
+            Some(d) => bail!("[data] delimiter: expected one character (\",\", \";\", \"\\t\" or \"tab\"), got \"{d}\""),
+        };
+        let decimal = match field!(raw, "data", decimal).choice(&[".", ","])? {
+            Some(",") => ',',
+            _ => '.',
+        };
+        if delimiter == Some(decimal) {
+            bail!("[data] decimal: \"{decimal}\" is also the delimiter");
+        }
+        let na_values = field!(raw, "data", na_values)
+            .names()?
+            .unwrap_or_else(|| DEFAULT_NA_VALUES.iter().map(|s| s.to_string()).collect());
+        let impute = match field!(raw, "data", impute).choice(&IMPUTES.map(|(n, _)| n))? {
+            None => Impute::Error,
+            Some(n) => IMPUTES.iter().find(|(k, _)| *k == n).expect("listed").1,
+        };
+        let unknown_categories =
+            match field!(raw, "data", unknown_categories).choice(&UNKNOWNS.map(|(n, _)| n))? {
+                None => Unknown::Zeros,
+                Some(n) => UNKNOWNS.iter().find(|(k, _)| *k == n).expect("listed").1,
+            };
         Ok(DataConfig {
             train,
             test,
             validation,
             target,
             standardize,
+            features,
+            drop,
+            header,
+            delimiter,
+            decimal,
+            na_values,
+            impute,
+            categorical,
+            unknown_categories,
         })
+    }
+
+    /// A data section with every CSV option at its default (and the digits as training data).
+    pub fn plain() -> DataConfig {
+        DataConfig {
+            train: Source::Builtin("digits".into()),
+            test: None,
+            validation: None,
+            target: None,
+            standardize: true,
+            features: None,
+            drop: Vec::new(),
+            header: None,
+            delimiter: None,
+            decimal: '.',
+            na_values: DEFAULT_NA_VALUES.iter().map(|s| s.to_string()).collect(),
+            impute: Impute::Error,
+            categorical: Vec::new(),
+            unknown_categories: Unknown::Zeros,
+        }
     }
 }
 
@@ -998,6 +1200,30 @@ impl Field {
         }
     }
 
+    /// A column name: a string, or a whole number (a position, for `header = false`).
+    fn name(self) -> Result<Option<String>> {
+        match self.value {
+            Some(Value::Integer(i)) if i >= 0 => Ok(Some(i.to_string())),
+            _ => self.str(),
+        }
+    }
+
+    /// A list of column names (strings, or whole numbers for positions).
+    fn names(self) -> Result<Option<Vec<String>>> {
+        let Some((label, list)) = self.list()? else {
+            return Ok(None);
+        };
+        list.into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s),
+                Value::Integer(n) if n >= 0 => Ok(n.to_string()),
+                v => bail!("{label}: item {i} must be a column name (a string), got {v}"),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
     /// A string that must be one of `choices`; unknown values get the closest suggestion.
     fn choice(self, choices: &[&'static str]) -> Result<Option<&'static str>> {
         let label = self.label.clone();
@@ -1111,7 +1337,15 @@ impl From<&Config> for RawConfig {
             s(names.iter().find(|n| matches(n)).unwrap_or(&names[0]))
         };
         let model = RawModel {
-            layers: us(&m.layers),
+            layers: Some(Value::Array(
+                m.layers
+                    .iter()
+                    .map(|&n| match n {
+                        AUTO => Value::String("auto".into()),
+                        n => Value::Integer(n as i64),
+                    })
+                    .collect(),
+            )),
             activation: name(&Activation::NAMES, &|n| {
                 n.parse().ok() == Some(m.activation)
             }),
@@ -1120,9 +1354,23 @@ impl From<&Config> for RawConfig {
             init: name(&Init::NAMES, &|n| n.parse().ok() == Some(m.init)),
         };
         let d = &c.data;
+        let strings = |v: &[String]| {
+            Some(Value::Array(
+                v.iter().map(|n| Value::String(n.clone())).collect(),
+            ))
+        };
         let mut data = RawData {
             target: d.target.as_deref().and_then(s),
             standardize: b(d.standardize),
+            features: d.features.as_deref().and_then(strings),
+            drop: strings(&d.drop),
+            categorical: strings(&d.categorical),
+            header: d.header.and_then(b),
+            delimiter: d.delimiter.and_then(|c| s(&c.to_string())),
+            decimal: s(&d.decimal.to_string()),
+            na_values: strings(&d.na_values),
+            impute: s(name_of(&IMPUTES, &d.impute)),
+            unknown_categories: s(name_of(&UNKNOWNS, &d.unknown_categories)),
             ..RawData::default()
         };
         // (whole, x, y) for a source.
@@ -1761,6 +2009,65 @@ mod round_trip {
                 "`{key}` is not in the help text"
             );
         }
+    }
+
+    /// Every `[data]` key is in `backprop train --help`.
+    #[test]
+    fn every_data_key_is_in_the_train_help() {
+        let help = crate::cli::TRAIN_HELP;
+        let words: Vec<&str> = help
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .collect();
+        let data = serde_json::to_value(RawData::default()).unwrap();
+        for key in data.as_object().unwrap().keys() {
+            assert!(
+                words.contains(&key.as_str()),
+                "`{key}` is not in train --help"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_keys_and_auto_layers_round_trip() {
+        let text = "[model]\nlayers = [\"auto\", 8, \"auto\"]\n[data]\ntrain = \"t.csv\"\ntarget = 2\nfeatures = [\"a\", \"b c\"]\ndrop = [\"id\"]\nheader = false\ndelimiter = \"tab\"\nna_values = [\"?\"]\ndecimal = \",\"\nimpute = \"median\"\ncategorical = [\"b c\"]\nunknown_categories = \"error\"\n";
+        let c = Config::parse(text, Path::new("/base")).unwrap();
+        assert_eq!(c.model.layers, [AUTO, 8, AUTO]);
+        assert_eq!(c.data.target.as_deref(), Some("2"));
+        assert_eq!(c.data.delimiter, Some('\t'));
+        assert_eq!(
+            (c.data.impute, c.data.unknown_categories),
+            (Impute::Median, Unknown::Error)
+        );
+        assert_eq!(Config::parse(&c.to_toml(), Path::new("/x")).unwrap(), c);
+        for (bad, want) in [
+            (
+                "layers = [4, \"auto\", 3]",
+                "item 1 is \"auto\", which only the first",
+            ),
+            ("layers = [\"many\", 3]", "item 0 must be a whole number"),
+        ] {
+            let e = Config::parse(
+                &text.replace("layers = [\"auto\", 8, \"auto\"]", bad),
+                Path::new("/"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        let e = Config::parse(&text.replace("\"tab\"", "\";;\""), Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[data] delimiter: expected one character"),
+            "{e}"
+        );
+        let e = Config::parse(
+            &text.replace("impute = \"median\"", "impute = \"mode\""),
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[data] impute: unknown value \"mode\""), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod architecture;
 mod checkpoint;
 mod class_weight;
 mod cli;
+mod columns;
 mod config;
 mod console;
 mod device;

@@ -218,13 +218,16 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     // Everything is read and checked before the first file is written.
     let (choice, _) = device::chosen(args.device.as_deref(), config.device)?;
     config.device = choice;
-    let data = prepare(&config)?;
+    let data = prepare(&mut config, args.quiet)?;
     let class_weights = match (&config.train.class_weight, data.n_classes) {
-        (Some(spec), Some(k)) => Some(class_weight::resolve(
-            spec,
-            &class_weight::class_names(k),
-            data.train.y.data(),
-        )?),
+        (Some(spec), Some(k)) => {
+            // Weights by class name: a text label column's names, else "0", "1", ...
+            let names = match &data.classes {
+                Some(c) if c.len() == k => c.clone(),
+                _ => class_weight::class_names(k),
+            };
+            Some(class_weight::resolve(spec, &names, data.train.y.data())?)
+        }
         _ => None,
     };
     let threshold = config.is_binary().then(|| config.threshold());

@@ -479,9 +479,10 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
     dir.write("good.csv", "a,b,label\n0,1,0\n1,0,1\n");
     let cases: &[(&str, &str, &str)] = &[
         (
-            "a,b,label\n0,x,1\n",
+            // (A column of text only is a categorical feature; one that mixes is an error.)
+            "a,b,label\n0,1,1\n0,x,1\n",
             base,
-            "d.csv:2:3: column b: \"x\" is not a number",
+            "d.csv:3:3: column b: \"x\" is not a number",
         ),
         ("a,b,label\n0,1,1\n0,1\n", base, "d.csv:3"),
         ("", base, "empty"),
@@ -622,6 +623,8 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
         ],
         "junk",
     );
+    // The model reads columns a and b by name (its target, label, may be there too).
+    dir.write("ab.csv", "label,a\n1,0\n");
     fails(
         &dir,
         &[
@@ -631,11 +634,11 @@ fn bad_input_gives_one_line_and_leaves_no_file() {
             "--model",
             "o.safetensors",
             "--input",
-            "d.csv",
+            "ab.csv",
             "--output",
             "y.csv",
         ],
-        "d.csv",
+        "ab.csv: no column named \"b\"",
     );
     fails(
         &dir,

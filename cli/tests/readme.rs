@@ -155,6 +155,12 @@ fn readme_commands_and_config_run_as_written() {
     ] {
         assert!(dir.path(p).exists(), "{p}: {:?}", dir.listing());
     }
+    // predict wrote the messy CSV's class names and one probability column per class.
+    let y = std::fs::read_to_string(dir.path("y.csv")).unwrap();
+    assert_eq!(
+        y.lines().next(),
+        Some("species,setosa,versicolor,virginica")
+    );
     // The quoted output of the default job, up to its `...`.
     let printed = default_job.expect("the README runs the default job");
     let text = blocks(&readme, "text");

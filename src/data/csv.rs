@@ -156,7 +156,7 @@ pub fn write_csv(path: impl AsRef<Path>, header: &[impl AsRef<str>], rows: &Arra
     })
 }
 
-fn quote(name: &str) -> String {
+pub(super) fn quote(name: &str) -> String {
     let needs = name.contains([',', '"', '\n', '\r']) || name.trim() != name;
     if needs {
         format!("\"{}\"", name.replace('"', "\"\""))
@@ -181,17 +181,17 @@ struct Table {
 }
 
 /// Reads lines with a length cap, skipping blank ones, and counts them for error messages.
-struct Lines<'s, R> {
-    reader: R,
-    source: &'s str,
-    cap: usize,
-    line_no: usize,
-    buf: Vec<u8>,
+pub(super) struct Lines<'s, R> {
+    pub(super) reader: R,
+    pub(super) source: &'s str,
+    pub(super) cap: usize,
+    pub(super) line_no: usize,
+    pub(super) buf: Vec<u8>,
 }
 
 impl<R: BufRead> Lines<'_, R> {
     /// The next non-blank line without its line ending, and its 1-based number.
-    fn next_line(&mut self) -> Result<Option<(usize, &str)>> {
+    pub(super) fn next_line(&mut self) -> Result<Option<(usize, &str)>> {
         loop {
             self.buf.clear();
             self.line_no += 1;
@@ -239,11 +239,21 @@ impl<R: BufRead> Lines<'_, R> {
     }
 }
 
-/// Splits one line into cells, unquoting `"..."` cells.
+/// Splits one line into comma-separated cells, unquoting `"..."` cells.
 fn split_cells<'l>(line: &'l str, loc: impl Fn() -> String) -> Result<Vec<Cow<'l, str>>> {
-    // Counted before anything is allocated (commas inside quotes count too: a bound, not a
+    split_cells_on(line, ',', loc)
+}
+
+/// Splits one line into cells separated by `delim` (an ASCII character), unquoting `"..."`
+/// cells.
+pub(super) fn split_cells_on<'l>(
+    line: &'l str,
+    delim: char,
+    loc: impl Fn() -> String,
+) -> Result<Vec<Cow<'l, str>>> {
+    // Counted before anything is allocated (delimiters inside quotes count too: a bound, not a
     // parse).
-    if line.bytes().filter(|&b| b == b',').count() >= MAX_COLUMNS {
+    if line.bytes().filter(|&b| b as char == delim).count() >= MAX_COLUMNS {
         return Err(Error::parse(
             loc(),
             format!("more than {MAX_COLUMNS} cells in one line"),
@@ -252,7 +262,7 @@ fn split_cells<'l>(line: &'l str, loc: impl Fn() -> String) -> Result<Vec<Cow<'l
     let mut cells = Vec::new();
     let mut rest = line;
     loop {
-        let trimmed = rest.trim_start_matches([' ', '\t']);
+        let trimmed = rest.trim_start_matches(|c| (c == ' ' || c == '\t') && c != delim);
         if let Some(inner) = trimmed.strip_prefix('"') {
             let mut value = String::new();
             let mut chars = inner.char_indices();
@@ -281,8 +291,8 @@ fn split_cells<'l>(line: &'l str, loc: impl Fn() -> String) -> Result<Vec<Cow<'l
                 }
             }
             cells.push(Cow::Owned(value));
-            let after = after.trim_start_matches([' ', '\t']);
-            match after.strip_prefix(',') {
+            let after = after.trim_start_matches(|c| (c == ' ' || c == '\t') && c != delim);
+            match after.strip_prefix(delim) {
                 Some(r) => rest = r,
                 None if after.is_empty() => return Ok(cells),
                 None => {
@@ -297,10 +307,10 @@ fn split_cells<'l>(line: &'l str, loc: impl Fn() -> String) -> Result<Vec<Cow<'l
                 }
             }
         } else {
-            match rest.find(',') {
+            match rest.find(delim) {
                 Some(i) => {
                     cells.push(Cow::Borrowed(&rest[..i]));
-                    rest = &rest[i + 1..];
+                    rest = &rest[i + delim.len_utf8()..];
                 }
                 None => {
                     cells.push(Cow::Borrowed(rest));

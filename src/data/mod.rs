@@ -1,5 +1,7 @@
 //! Datasets: readers for CSV, `.npy` and MNIST IDX files, the built-in `xor`, `digits` and
 //! `iris` sets, train/test splits, a standardizer and a [`DataLoader`] that cuts batches.
+//! [`read_table`] reads the CSVs people have (text columns, gaps, `;` or tab, no header) as
+//! columns, for a caller that encodes them (the `backprop` command does).
 //!
 //! Everything here works on [`Array`]s; batches come out as plain [`Tensor`]s with
 //! `requires_grad = false`, so no graph reaches back into the data.
@@ -32,6 +34,7 @@ mod idx;
 mod loader;
 mod npy;
 mod split;
+mod table;
 mod write;
 
 pub use builtin::{by_name, digits, iris, xor, BUILTIN_NAMES};
@@ -40,6 +43,10 @@ pub use idx::{flatten_images, parse_idx, read_idx, read_idx_pair, MAX_GZIP_RATIO
 pub use loader::{Batches, DataLoader};
 pub use npy::{parse_npy, read_npy, read_npy_pair, write_npy, MAX_HEADER_BYTES};
 pub use split::{random_split, stratified_split, Standardizer};
+pub use table::{
+    delimiter_name, parse_table, read_table, write_csv_cells, Column, Table, TableOptions, Texts,
+    DEFAULT_NA_VALUES, DELIMITERS,
+};
 pub use write::{temp_file_pid, write_atomically, FIFO_READER_WAIT, TEMP_PREFIX};
 
 use crate::{Array, Error, Result, Tensor};
