@@ -41,22 +41,7 @@ pub fn check(
     path: &Path,
 ) -> Result<()> {
     let at = format!("--model {}", path.display());
-    // What training recorded (older files have none of these keys).
-    for (key, want) in metadata(m) {
-        if let Some(got) = meta.get(&key) {
-            let same = match key.as_str() {
-                "dropout" => got.parse::<f64>().ok() == want.parse::<f64>().ok(),
-                _ => *got == want,
-            };
-            if !same {
-                bail!(
-                    "{at}: the model was trained with [model] {key} = {}, the config says {}",
-                    shown(&key, got),
-                    shown(&key, &want)
-                );
-            }
-        }
-    }
+    check_recorded(m, meta, &format!("{at}: the model"))?;
     check_linear_shapes(&m.layers, state, &at)?;
     for (name, t) in state.iter() {
         let bad = match &t.data {
@@ -75,6 +60,27 @@ pub fn check(
         (true, false) => bail!("{at}: metadata has standardize_mean but no standardize_std"),
         (false, true) => bail!("{at}: metadata has standardize_std but no standardize_mean"),
         _ => {}
+    }
+    Ok(())
+}
+
+/// Checks the architecture recorded in `meta` (by [`metadata`]; older files have none) against
+/// the config's model; `what` starts the message ("--model m.safetensors: the model").
+pub fn check_recorded(m: &ModelConfig, meta: &BTreeMap<String, String>, what: &str) -> Result<()> {
+    for (key, want) in metadata(m) {
+        if let Some(got) = meta.get(&key) {
+            let same = match key.as_str() {
+                "dropout" => got.parse::<f64>().ok() == want.parse::<f64>().ok(),
+                _ => *got == want,
+            };
+            if !same {
+                bail!(
+                    "{what} was trained with [model] {key} = {}, the config says {}",
+                    shown(&key, got),
+                    shown(&key, &want)
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -1,7 +1,14 @@
 //! Checkpoints: model, optimizer and scheduler state, the epoch and both random streams, in
 //! one safetensors file, so `--resume` continues bit for bit (the metrics so far are in the run
 //! folder's metrics.jsonl).
+//!
+//! A checkpoint is taken after an epoch, or between two steps of one when a stop signal came.
+//! `epoch` counts the finished epochs; `epoch_steps` and `epoch_loss_sum` say how far into the
+//! next one training got (none when it had not started); `rng.shuffle` is the shuffling
+//! generator at the start of that next epoch, so that its batch order is drawn again.
 
+use crate::architecture;
+use crate::config::ModelConfig;
 use crate::output::{write_file, Created};
 use crate::train::TrainState;
 use anyhow::{anyhow, bail, Context, Result};
@@ -9,6 +16,7 @@ use backprop::io::safetensors;
 use backprop::nn::{Module, StateData, StateDict, StateTensor};
 use backprop::optim::{LRScheduler, Optimizer};
 use backprop::rng::{self, Generator};
+use backprop::train::EpochProgress;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -41,8 +49,11 @@ fn rng_from(entry: Option<&StateTensor>, what: &str) -> Result<[u64; 6]> {
 }
 
 impl Checkpoint {
-    /// Captures the state at the end of an epoch.
+    /// Captures the state after `train.epoch` epochs and `train.partial` steps into the next;
+    /// `shuffle` is the shuffling generator as it was at the start of that next epoch. The
+    /// metadata records the model's architecture (`config`), which `--resume` checks.
     pub fn capture(
+        config: &ModelConfig,
         model: &dyn Module,
         optimizer: &dyn Optimizer,
         scheduler: Option<&dyn LRScheduler>,
@@ -56,6 +67,11 @@ impl Checkpoint {
             state.extend_prefixed("scheduler.", s.state_dict());
         }
         state.insert("epoch", StateTensor::i64_scalar(train.epoch as i64));
+        if train.partial.steps > 0 {
+            let p = train.partial;
+            state.insert("epoch_steps", StateTensor::i64_scalar(p.steps as i64));
+            state.insert("epoch_loss_sum", StateTensor::f64_scalar(p.loss_sum));
+        }
         state.insert("rng.global", rng_entry(rng::global_state()));
         state.insert("rng.shuffle", rng_entry(shuffle.state()));
         if let Some(best) = train.best_val {
@@ -79,8 +95,16 @@ impl Checkpoint {
         // depends on the model, not on the number of epochs.
         Checkpoint {
             state,
-            metadata: BTreeMap::new(),
+            metadata: architecture::metadata(config),
         }
+    }
+
+    /// The finished epochs it holds.
+    pub fn epoch(&self) -> usize {
+        self.state
+            .get("epoch")
+            .and_then(|e| e.scalar_value())
+            .map_or(0, |e| e as usize)
     }
 
     /// Writes the checkpoint atomically (a crash mid-write leaves the previous one intact).
@@ -129,6 +153,18 @@ impl Checkpoint {
             .get("early_stopping.best_epoch")
             .and_then(|e| e.scalar_value())
             .map(|e| e as usize);
+        train.partial = EpochProgress {
+            steps: self
+                .state
+                .get("epoch_steps")
+                .and_then(|e| e.scalar_value())
+                .map_or(0, |s| s as usize),
+            loss_sum: self
+                .state
+                .get("epoch_loss_sum")
+                .and_then(|e| e.scalar_value())
+                .unwrap_or(0.0),
+        };
         let best = self.state.with_prefix("early_stopping.model.");
         train.best_state = (!best.is_empty()).then_some(best);
         rng::set_global_state(rng_from(self.state.get("rng.global"), "rng.global")?);
@@ -138,17 +174,20 @@ impl Checkpoint {
 }
 
 impl Checkpoint {
-    /// Checks the saved state against the config and the freshly built optimizer and
-    /// scheduler, as a config is checked: an edited or foreign checkpoint (a negative learning
-    /// rate, gradient ascent, an epoch outside the run, other optimizer settings, NaN values) is
-    /// refused in one line instead of resuming into nonsense.
+    /// Checks the saved state against the config (its `epochs`, and `batches` per epoch) and
+    /// the freshly built optimizer and scheduler, as a config is checked: an edited or foreign
+    /// checkpoint (a negative learning rate, gradient ascent, an epoch outside the run, other
+    /// optimizer settings, NaN values) is refused in one line instead of resuming into nonsense.
     pub fn validate(
         &self,
+        model: &ModelConfig,
         epochs: usize,
+        batches: usize,
         optimizer: &dyn Optimizer,
         scheduler: Option<&dyn LRScheduler>,
     ) -> Result<()> {
         let bad = |what: String| anyhow!("checkpoint: {what}");
+        architecture::check_recorded(model, &self.metadata, "checkpoint: the run")?;
         let epoch = self
             .state
             .get("epoch")
@@ -158,6 +197,24 @@ impl Checkpoint {
             return Err(bad(format!(
                 "epoch {epoch} is outside this run's 0..={epochs} epochs"
             )));
+        }
+        if let Some(steps) = self.state.get("epoch_steps") {
+            let steps = steps.scalar_value().unwrap_or(-1.0);
+            if !(steps >= 1.0 && steps.fract() == 0.0 && steps < batches as f64) {
+                let unit = if batches == 1 { "step" } else { "steps" };
+                return Err(bad(format!(
+                    "epoch_steps {steps} is not a step inside an epoch of {batches} {unit}"
+                )));
+            }
+            if epoch >= epochs as f64 {
+                return Err(bad(format!(
+                    "epoch_steps {steps} continues epoch {}, after this run's {epochs} epochs",
+                    epoch + 1.0
+                )));
+            }
+            if self.state.get("epoch_loss_sum").is_none() {
+                return Err(bad("epoch_steps without epoch_loss_sum".into()));
+            }
         }
         // Every setting of the optimizer's group but the learning rate (which a scheduler
         // moves) must be the config's.

@@ -72,7 +72,7 @@ JSON object per epoch: epoch, loss, lr, and validation/test metrics when there i
 (val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a
 regressor's val_mse, val_mae, val_r2; the same with test_). The whole config is in `backprop --help`.
 
-Ctrl-C, SIGTERM or SIGHUP finish the epoch, write checkpoint.safetensors and exit with 130, 143 or
+Ctrl-C, SIGTERM or SIGHUP finish the step, write checkpoint.safetensors and exit with 130, 143 or
 129 (continue with --resume DIR); a second signal stops at once and leaves a file INCOMPLETE saying
 what the folder holds. A run folder takes one run at a time (a second one is refused).
 

@@ -1,5 +1,5 @@
 //! Stop signals. SIGINT (Ctrl-C), SIGTERM (`timeout`, Docker, Slurm, systemd) and SIGHUP (a
-//! closed terminal) all ask a training run to finish its epoch, save a checkpoint and exit with
+//! closed terminal) all ask a training run to finish its step, save a checkpoint and exit with
 //! 128 + the signal's number. A second signal stops at once; the run folder then keeps its last
 //! checkpoint intact and gets a file [`MARKER`] saying what it holds.
 
@@ -123,7 +123,7 @@ fn first(signal: i32) {
         format!("{} again", name(signal))
     };
     crate::console::error_line(&format!(
-        "{}: finishing this epoch, then saving a checkpoint ({again} to stop at once)",
+        "{}: finishing this step, then saving a checkpoint ({again} to stop at once)",
         name(signal)
     ));
 }

@@ -25,7 +25,10 @@ use backprop::optim::{
     SGDConfig, StepLR, SGD,
 };
 use backprop::rng::Generator;
-use backprop::train::{evaluate, evaluate_binary, train_epoch_with_hook, Evaluation, StepOptions};
+use backprop::train::{
+    evaluate, evaluate_binary, train_epoch_from, EpochEnd, EpochProgress, Evaluation, StepHooks,
+    StepOptions,
+};
 use backprop::viz::{training_report, GradientMonitor, ReportInput};
 use backprop::Tensor;
 use std::path::{Path, PathBuf};
@@ -269,7 +272,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     let mut state = TrainState::default();
     if let Some(ck) = &checkpoint {
         ck.validate(
+            &config.model,
             config.train.epochs,
+            loader.len(),
             optimizer.as_ref(),
             scheduler.as_deref(),
         )?;
@@ -342,25 +347,52 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         ));
     }
     let record_every = (loader.len() / 5).max(1);
+    let stop = || signals::requested().is_some();
     while state.epoch < epochs {
         let started = Instant::now();
         let epoch = state.epoch + 1;
         let lr = optimizer.lr();
         model.train();
-        let epoch_loss = train_epoch_with_hook(
+        // A checkpoint taken inside this epoch keeps the shuffling generator as it is now, to
+        // draw the epoch's batch order again on --resume.
+        let epoch_start = shuffle_rng.clone();
+        let mut hooks = StepHooks {
+            on_step: &mut |i, l| progress.step(i, loader.len(), l),
+            after_backward: &mut |i, m| {
+                if i % record_every == 0 {
+                    monitor.record(epoch, m)
+                }
+            },
+            stop: &stop,
+        };
+        let end = train_epoch_from(
             &model,
             &loss,
             optimizer.as_mut(),
             &loader,
             &mut shuffle_rng,
             &options,
-            &mut |i, l| progress.step(i, loader.len(), l),
-            &mut |i, m| {
-                if i % record_every == 0 {
-                    monitor.record(epoch, m)
-                }
-            },
+            std::mem::take(&mut state.partial),
+            &mut hooks,
         );
+        let epoch_loss = match end {
+            EpochEnd::Finished(mean) => mean,
+            EpochEnd::Stopped(at) => {
+                // A stop signal between two steps: the checkpoint resumes at the next step.
+                state.partial = at;
+                let ck = Checkpoint::capture(
+                    &config.model,
+                    &model,
+                    optimizer.as_ref(),
+                    scheduler.as_deref(),
+                    &epoch_start,
+                    &state,
+                );
+                save_checkpoint(&ck, &dir, &mut log, &mut created)?;
+                let signal = signals::requested().unwrap_or(signal_hook::consts::SIGINT);
+                return stopped(&config, dir, signal, &mut progress, &mut created);
+            }
+        };
         if !epoch_loss.is_finite() {
             progress.finish();
             let last = match last_checkpoint {
@@ -407,32 +439,19 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         let interrupted = signals::requested();
         let due = args.checkpoint_every.is_some_and(|n| epoch % n == 0);
         if due || interrupted.is_some() {
-            // The metrics on disk reach the checkpoint's epoch before it is written.
-            log.flush()?;
-            created.keep(log.path());
             let ck = Checkpoint::capture(
+                &config.model,
                 &model,
                 optimizer.as_ref(),
                 scheduler.as_deref(),
                 &shuffle_rng,
                 &state,
             );
-            ck.write(&dir.join(checkpoint::FILE), &mut created)?;
-            // A good checkpoint stays, with the config that resumes it, whatever happens next.
-            created.keep(&dir.join(checkpoint::FILE));
-            created.keep(&dir.join("config.toml"));
+            save_checkpoint(&ck, &dir, &mut log, &mut created)?;
             last_checkpoint = Some(epoch);
-            signals::checkpointed(&dir, epoch);
         }
         if let Some(signal) = interrupted {
-            progress.finish();
-            write_file(
-                &dir.join("config.toml"),
-                config.to_toml().as_bytes(),
-                &mut created,
-            )?;
-            created.keep_all();
-            return Ok(Outcome::Interrupted(dir, signal));
+            return stopped(&config, dir, signal, &mut progress, &mut created);
         }
         if stop_early {
             let patience = config.train.early_stopping.unwrap_or(0);
@@ -461,9 +480,29 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         meta.insert("class_weight".into(), text.join(","));
     }
     let weights = safetensors::to_bytes(&model.state_dict(), Some(&meta))?;
-    write_file(&dir.join("model.safetensors"), &weights, &mut created)?;
     log.flush()?;
-    // A failed --save or --metrics is reported after the run, which stays complete.
+    if let Err(e) = write_file(&dir.join("model.safetensors"), &weights, &mut created) {
+        // The training is lost, not what the run folder holds: its config, the metrics and
+        // any checkpoint stay.
+        created.keep_all();
+        signals::finished(&dir);
+        let ck = if last_checkpoint.is_some() {
+            format!(
+                ", and its last checkpoint resumes with --resume {}",
+                dir.display()
+            )
+        } else {
+            String::new()
+        };
+        bail!(
+            "{}; the trained model was not saved; {} keeps config.toml and metrics.jsonl{ck}",
+            crate::message(&e),
+            dir.display()
+        );
+    }
+    // From here on the run is complete: a failed report, --save or --metrics is reported
+    // after it.
+    created.keep_all();
     let mut failed = Vec::new();
     if let Some(p) = &args.save {
         failed.extend(write_optional(p, "--save", |w| w.write_all(&weights)));
@@ -492,10 +531,17 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                 device: &device_name,
                 gpu_memory_peak,
             },
-        )?;
-        write_file(&dir.join("report.html"), report.as_bytes(), &mut created)?;
+        );
+        let written = report.map_err(anyhow::Error::from).and_then(|html| {
+            let mut created = Created::default();
+            write_file(&dir.join("report.html"), html.as_bytes(), &mut created)?;
+            created.keep_all();
+            Ok(())
+        });
+        if let Err(e) = written {
+            failed.push(crate::message(&e));
+        }
     }
-    created.keep_all();
     signals::finished(&dir);
     summary(&mut model, &loss, &data, threshold, &dir, args.quiet);
     if !failed.is_empty() {
@@ -506,6 +552,42 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Finished)
+}
+
+/// Writes `ck` into the run folder `dir`, after the metrics on disk reach its epoch.
+fn save_checkpoint(
+    ck: &Checkpoint,
+    dir: &Path,
+    log: &mut MetricsLog,
+    created: &mut Created,
+) -> Result<()> {
+    log.flush()?;
+    created.keep(log.path());
+    ck.write(&dir.join(checkpoint::FILE), created)?;
+    // A good checkpoint stays, with the config that resumes it, whatever happens next.
+    created.keep(&dir.join(checkpoint::FILE));
+    created.keep(&dir.join("config.toml"));
+    signals::checkpointed(dir, ck.epoch());
+    Ok(())
+}
+
+/// Ends a run stopped by `signal` after its checkpoint was saved: the run folder keeps its
+/// files and a config.toml that resumes it.
+fn stopped(
+    config: &Config,
+    dir: PathBuf,
+    signal: i32,
+    progress: &mut Progress,
+    created: &mut Created,
+) -> Result<Outcome> {
+    progress.finish();
+    write_file(
+        &dir.join("config.toml"),
+        config.to_toml().as_bytes(),
+        created,
+    )?;
+    created.keep_all();
+    Ok(Outcome::Interrupted(dir, signal))
 }
 
 /// Refuses batching that cannot train: no batch at all, or (with BatchNorm1d, which needs more
@@ -666,6 +748,8 @@ pub struct TrainState {
     /// of the model's state then.
     pub best_epoch: Option<usize>,
     pub best_state: Option<StateDict>,
+    /// How far into epoch `epoch + 1` a stop signal came (nothing when it came between epochs).
+    pub partial: EpochProgress,
 }
 
 impl TrainState {

@@ -21,9 +21,12 @@ const ENDLESS: &str = "seed = 5\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"
 const QUICK: &str = "seed = 1\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\n\
                      loss = \"mse\"\nlr = 0.1\nbatch_size = 0\nepochs = 5\n";
 
-/// Epochs of several seconds each (one row per step through a wide model).
-const SLOW_EPOCHS: &str = "[model]\nlayers = [64, 1024, 1024, 10]\n[data]\ntrain = \"digits\"\n\
-                           [train]\nbatch_size = 1\nepochs = 100\n";
+/// Slow steps: one step over the whole training set through a wide model takes about a second
+/// here, and its checkpoint (model and Adam state, about 200 MB) a good part of one, so that
+/// a second signal sent as soon as the first one's message appears finds the run still busy
+/// with the step it is finishing or its checkpoint.
+const SLOW_STEPS: &str = "[model]\nlayers = [64, 4096, 4096, 10]\n[data]\ntrain = \"digits\"\n\
+                          [train]\nbatch_size = 0\nepochs = 100\n";
 
 fn run(dir: &TempDir, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -277,6 +280,64 @@ fn a_full_disk_fails_the_optional_output_and_keeps_the_run() {
     }
 }
 
+#[test]
+fn a_model_or_report_that_cannot_be_written_keeps_the_rest_of_the_run() {
+    let dir = TempDir::new("rel-final");
+    dir.write("q.toml", QUICK);
+    // A folder where the model would go: the weights are lost, nothing else is.
+    std::fs::create_dir_all(dir.path("m/model.safetensors")).unwrap();
+    let err = fails(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "q.toml",
+            "--out",
+            "m",
+            "--quiet",
+            "--checkpoint-every",
+            "2",
+        ],
+    );
+    assert!(err.starts_with("error: m/model.safetensors: "), "{err}");
+    assert!(err.contains("the trained model was not saved"), "{err}");
+    assert!(
+        err.contains("its last checkpoint resumes with --resume m"),
+        "{err}"
+    );
+    assert_eq!(
+        names(&dir.path("m")),
+        [
+            "checkpoint.safetensors",
+            "config.toml",
+            "metrics.jsonl",
+            "model.safetensors"
+        ]
+    );
+    assert!(dir.path("m/model.safetensors").is_dir());
+    let metrics = std::fs::read_to_string(dir.path("m/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 5, "{metrics}");
+    // A folder where the report would go: the run is complete without it.
+    std::fs::create_dir_all(dir.path("r/report.html")).unwrap();
+    let err = fails(
+        &dir,
+        &["train", "--config", "q.toml", "--out", "r", "--quiet"],
+    );
+    assert!(err.starts_with("error: r/report.html: "), "{err}");
+    assert!(err.contains("the run itself is complete in r"), "{err}");
+    assert_eq!(
+        names(&dir.path("r")),
+        [
+            "config.toml",
+            "metrics.jsonl",
+            "model.safetensors",
+            "report.html"
+        ]
+    );
+    let (weights, _) = backprop::io::safetensors::load(dir.path("r/model.safetensors")).unwrap();
+    assert!(weights.get("layers.0.weight").is_some());
+}
+
 // ---- Signals
 
 #[test]
@@ -302,6 +363,89 @@ fn sigterm_saves_a_checkpoint_exits_143_and_resumes() {
     std::fs::write(dir.path("a/config.toml"), config).unwrap();
     ok(&dir, &["train", "--resume", "a", "--quiet"]);
     assert!(dir.path("a/model.safetensors").exists());
+}
+
+/// `rows` rows of two features and a 0/1 label (the signs of the features agree), from a
+/// fixed sequence.
+fn two_feature_csv(rows: usize) -> String {
+    let mut s = String::from("a,b,label\n");
+    let mut v: u64 = 1;
+    let mut next = || {
+        v = v
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((v >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0
+    };
+    for _ in 0..rows {
+        let (a, b) = (next(), next());
+        s.push_str(&format!("{a:.4},{b:.4},{}\n", u8::from(a * b > 0.0)));
+    }
+    s
+}
+
+#[test]
+fn a_signal_mid_epoch_stops_after_the_step_and_resumes_bit_for_bit() {
+    let dir = TempDir::new("rel-mid");
+    // Two epochs of 100 000 one-row steps each: a signal lands inside the first.
+    dir.write("d.csv", &two_feature_csv(100_000));
+    dir.write(
+        "m.toml",
+        "seed = 4\n[model]\nlayers = [2, 8, 2]\ndropout = 0.1\n[data]\ntrain = \"d.csv\"\n\
+         [train]\noptimizer = \"adam\"\nlr = 0.001\nbatch_size = 1\nepochs = 2\n",
+    );
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "m.toml",
+            "--out",
+            "whole",
+            "--quiet",
+            "--no-report",
+        ],
+    );
+    let (mut child, stderr) = spawn(
+        &dir,
+        &["train", "--config", "m.toml", "--out", "cut", "--no-report"],
+    );
+    wait_for_file(&dir.path("cut/config.toml"));
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, "TERM");
+    let rest = rest(stderr);
+    assert_eq!(child.wait().unwrap().code(), Some(143), "{rest}");
+    assert!(rest.contains("SIGTERM: finishing this step"), "{rest}");
+    // The checkpoint sits inside an epoch.
+    let bytes = std::fs::read(dir.path("cut/checkpoint.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let steps = st
+        .tensor("epoch_steps")
+        .expect("a checkpoint inside an epoch");
+    let steps = i64::from_le_bytes(steps.data()[..8].try_into().unwrap());
+    assert!((1..100_000).contains(&steps), "{steps}");
+    ok(
+        &dir,
+        &["train", "--resume", "cut", "--quiet", "--no-report"],
+    );
+    // The same weights, bit for bit, and the same losses as the run that never stopped.
+    assert_eq!(
+        std::fs::read(dir.path("cut/model.safetensors")).unwrap(),
+        std::fs::read(dir.path("whole/model.safetensors")).unwrap()
+    );
+    let losses = |run: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.path(&format!("{run}/metrics.jsonl")))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                l.split(',')
+                    .find(|f| f.contains("\"loss\""))
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(losses("cut"), losses("whole"));
+    assert_eq!(losses("whole").len(), 2);
 }
 
 #[test]
@@ -354,11 +498,11 @@ fn under_nohup_sighup_is_still_ignored() {
 #[test]
 fn a_second_sigint_stops_at_once_and_marks_the_folder() {
     let dir = TempDir::new("rel-int2");
-    dir.write("s.toml", SLOW_EPOCHS);
+    dir.write("s.toml", SLOW_STEPS);
     let (mut child, mut stderr) = spawn(&dir, &["train", "--config", "s.toml", "--out", "a"]);
     wait_for_file(&dir.path("a/config.toml"));
     signal(&child, "INT");
-    wait_for_line(&mut stderr, "SIGINT: finishing this epoch");
+    wait_for_line(&mut stderr, "SIGINT: finishing this step");
     signal(&child, "INT");
     let rest = rest(stderr);
     assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
@@ -379,7 +523,7 @@ fn a_second_sigint_stops_at_once_and_marks_the_folder() {
 #[test]
 fn a_second_sigint_after_a_checkpoint_leaves_a_resumable_folder() {
     let dir = TempDir::new("rel-int2-ck");
-    dir.write("s.toml", SLOW_EPOCHS);
+    dir.write("s.toml", SLOW_STEPS);
     let (mut child, mut stderr) = spawn(
         &dir,
         &[
@@ -394,7 +538,7 @@ fn a_second_sigint_after_a_checkpoint_leaves_a_resumable_folder() {
     );
     wait_for_file(&dir.path("a/checkpoint.safetensors"));
     signal(&child, "INT");
-    wait_for_line(&mut stderr, "SIGINT: finishing this epoch");
+    wait_for_line(&mut stderr, "SIGINT: finishing this step");
     signal(&child, "INT");
     let rest = rest(stderr);
     assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
@@ -793,7 +937,7 @@ fn edited_checkpoints_are_refused_in_one_line() {
     let (good, meta) = safetensors::load(dir.path("a/checkpoint.safetensors")).unwrap();
     let config = std::fs::read_to_string(dir.path("a/config.toml")).unwrap();
     type Edit = fn(&mut StateDict);
-    let edits: [(Edit, &str); 8] = [
+    let edits: [(Edit, &str); 9] = [
         (
             |s| s.insert("optimizer.param_groups.0.lr", StateTensor::f64_scalar(-0.1)),
             "checkpoint: optimizer lr -0.1 must be positive and finite",
@@ -846,6 +990,13 @@ fn edited_checkpoints_are_refused_in_one_line() {
             },
             "checkpoint: `optimizer.state.1.exp_avg_sq` holds a NaN or infinite value",
         ),
+        (
+            |s| {
+                s.insert("epoch_steps", StateTensor::i64_scalar(1));
+                s.insert("epoch_loss_sum", StateTensor::f64_scalar(0.5));
+            },
+            "checkpoint: epoch_steps 1 is not a step inside an epoch of 1 step",
+        ),
     ];
     for (i, (edit, want)) in edits.iter().enumerate() {
         let run_dir = format!("r{i}");
@@ -865,6 +1016,56 @@ fn edited_checkpoints_are_refused_in_one_line() {
     std::fs::write(dir.path("ok/config.toml"), &config).unwrap();
     safetensors::save(&good, dir.path("ok/checkpoint.safetensors"), Some(&meta)).unwrap();
     ok(&dir, &["train", "--resume", "ok", "--quiet"]);
+}
+
+#[test]
+fn a_checkpoint_resumed_with_another_architecture_is_refused() {
+    let dir = TempDir::new("rel-ck-arch");
+    dir.write("q.toml", QUICK);
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "q.toml",
+            "--out",
+            "a",
+            "--checkpoint-every",
+            "2",
+            "--quiet",
+        ],
+    );
+    std::fs::remove_file(dir.path("a/model.safetensors")).unwrap();
+    // Same shapes, so the weights alone would load: the recorded architecture decides.
+    let edits = [
+        (
+            "[model]\n",
+            "[model]\nactivation = \"tanh\"\n",
+            "activation = \"relu\", the config says \"tanh\"",
+        ),
+        (
+            "[model]\n",
+            "[model]\ndropout = 0.5\n",
+            "dropout = 0, the config says 0.5",
+        ),
+    ];
+    for (i, (from, to, want)) in edits.iter().enumerate() {
+        let other = format!("other{i}.toml");
+        dir.write(&other, &QUICK.replace(from, to));
+        let before = names(&dir.path("a"));
+        let err = fails(&dir, &["train", "--config", &other, "--resume", "a"]);
+        assert!(
+            err.starts_with("error: checkpoint: the run was trained with [model] "),
+            "{err}"
+        );
+        assert!(err.contains(want), "{want}: {err}");
+        assert_eq!(names(&dir.path("a")), before);
+    }
+    ok(
+        &dir,
+        &["train", "--config", "q.toml", "--resume", "a", "--quiet"],
+    );
+    assert!(dir.path("a/model.safetensors").exists());
 }
 
 // ---- BatchNorm and one-row batches

@@ -215,6 +215,20 @@ impl Iterator for Batches<'_> {
         Some((Tensor::from_array(x), Tensor::from_array(y)))
     }
 
+    /// Skips `n` batches without making them (a stopped epoch continuing), then makes one.
+    fn nth(&mut self, n: usize) -> Option<(Tensor, Tensor)> {
+        if n > 0 {
+            if self.whole.is_some() {
+                self.whole = None;
+                self.pos = self.end;
+            } else {
+                let skip = n.saturating_mul(self.batch_size.max(1));
+                self.pos = self.pos.saturating_add(skip).min(self.end);
+            }
+        }
+        self.next()
+    }
+
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = (self.end - self.pos.min(self.end)).div_ceil(self.batch_size.max(1));
         (left, Some(left))

@@ -62,19 +62,138 @@ pub fn train_epoch_with_hook(
     on_step: &mut dyn FnMut(usize, f32),
     after_backward: &mut dyn FnMut(usize, &dyn Module),
 ) -> f64 {
+    let mut hooks = StepHooks {
+        on_step,
+        after_backward,
+        stop: &|| false,
+    };
+    match train_epoch_from(
+        model,
+        loss_fn,
+        optimizer,
+        loader,
+        generator,
+        options,
+        EpochProgress::default(),
+        &mut hooks,
+    ) {
+        EpochEnd::Finished(mean) => mean,
+        EpochEnd::Stopped(_) => unreachable!("the epoch was never asked to stop"),
+    }
+}
+
+/// How far into an epoch training got: the steps taken and the sum of their losses. A stopped
+/// epoch hands it back ([`EpochEnd::Stopped`]), and [`train_epoch_from`] continues from it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EpochProgress {
+    /// Steps (batches) taken in this epoch.
+    pub steps: usize,
+    /// The sum of their losses, each taken before its update.
+    pub loss_sum: f64,
+}
+
+/// How [`train_epoch_from`] ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EpochEnd {
+    /// Every batch was trained on: the mean step loss of the whole epoch.
+    Finished(f64),
+    /// `stop` asked for an end before the next step: where the epoch stands.
+    Stopped(EpochProgress),
+}
+
+/// What a caller of [`train_epoch_from`] sees of each step, and how it stops an epoch early.
+pub struct StepHooks<'a> {
+    /// Each step's index in the epoch and its loss (for progress bars).
+    pub on_step: &'a mut dyn FnMut(usize, f32),
+    /// As in [`train_epoch_with_hook`]: after `backward()`, before clipping and the update.
+    pub after_backward: &'a mut dyn FnMut(usize, &dyn Module),
+    /// Asked before each step; `true` ends the epoch there (e.g. on a stop signal).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+/// One epoch that can stop between steps and continue later: [`train_epoch_with_hook`],
+/// starting after `from.steps` steps whose losses summed to `from.loss_sum`, and asking
+/// `hooks.stop` before each step.
+///
+/// To continue a stopped epoch, pass the generator as it was at the start of that epoch (the
+/// batches' order is drawn again from it and the first `from.steps` batches are skipped), with
+/// the model and optimizer as they were when it stopped: the result is then the same, bit for
+/// bit, as an epoch that never stopped.
+///
+/// ```
+/// use backprop::data::{iris, DataLoader};
+/// use backprop::nn::{cross_entropy, Mlp, MlpConfig, Module, Reduction};
+/// use backprop::optim::{SGDConfig, SGD};
+/// use backprop::rng::Generator;
+/// use backprop::train::{train_epoch_from, EpochEnd, EpochProgress, StepHooks, StepOptions};
+/// use backprop::Tensor;
+/// use std::cell::Cell;
+///
+/// backprop::manual_seed(0);
+/// let data = iris();
+/// let model = Mlp::new(&MlpConfig::new(&[4, 8, 3]));
+/// let mut sgd = SGD::new(model.parameters(), SGDConfig { lr: 0.1, ..Default::default() })?;
+/// let loss = |o: &Tensor, y: &Tensor| cross_entropy(o, y, None, Reduction::Mean, 0.0);
+/// let loader = DataLoader::new(&data, 16, true);
+/// let start = Generator::new(1); // the shuffling generator at the start of the epoch
+/// let mut g = start.clone();
+/// // Stop after 3 steps (a stop signal, say) ...
+/// let taken = Cell::new(0);
+/// let stop = || taken.get() == 3;
+/// let mut hooks = StepHooks {
+///     on_step: &mut |_, _| taken.set(taken.get() + 1),
+///     after_backward: &mut |_, _| {},
+///     stop: &stop,
+/// };
+/// let opts = StepOptions::default();
+/// let end = train_epoch_from(&model, &loss, &mut sgd, &loader, &mut g, &opts, EpochProgress::default(), &mut hooks);
+/// let EpochEnd::Stopped(progress) = end else { panic!("it stopped") };
+/// assert_eq!(progress.steps, 3);
+/// // ... and continue: the remaining 7 of the 10 batches.
+/// let mut g = start.clone();
+/// let mut hooks = StepHooks { on_step: &mut |_, _| {}, after_backward: &mut |_, _| {}, stop: &|| false };
+/// let end = train_epoch_from(&model, &loss, &mut sgd, &loader, &mut g, &opts, progress, &mut hooks);
+/// assert!(matches!(end, EpochEnd::Finished(mean) if mean.is_finite()));
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn train_epoch_from(
+    model: &dyn Module,
+    loss_fn: LossFn<'_>,
+    optimizer: &mut dyn Optimizer,
+    loader: &DataLoader<'_>,
+    generator: &mut Generator,
+    options: &StepOptions,
+    from: EpochProgress,
+    hooks: &mut StepHooks<'_>,
+) -> EpochEnd {
     let params = if options.l1 > 0.0 || options.clip_grad_norm.is_some() {
         model.parameters()
     } else {
         Vec::new()
     };
-    let mut total = 0.0f64;
-    let mut steps = 0usize;
+    let mut total = from.loss_sum;
+    let mut steps = from.steps;
     // On a GPU the step losses are summed there, and read back only every
     // `GPU_LOSS_READ_EVERY` steps (for `on_step`) and at the end: reading one waits for the
     // GPU to finish every queued step.
     let mut gpu_total: Option<Tensor> = None;
     let mut last_read = f32::NAN;
-    for (i, (x, y)) in loader.iter(generator).enumerate() {
+    let mut batches = loader.iter(generator);
+    if from.steps > 0 {
+        // Skipped without copying: the batch before the first one to train on.
+        batches.nth(from.steps - 1);
+    }
+    for (i, (x, y)) in (from.steps..).zip(batches) {
+        if (hooks.stop)() {
+            if let Some(t) = gpu_total {
+                total += t.item() as f64;
+            }
+            return EpochEnd::Stopped(EpochProgress {
+                steps,
+                loss_sum: total,
+            });
+        }
         optimizer.zero_grad();
         let out = model.forward(&x);
         let mut loss = loss_fn(&out, &y);
@@ -91,27 +210,27 @@ pub fn train_epoch_with_hook(
             if i % GPU_LOSS_READ_EVERY == 0 {
                 last_read = loss.item();
             }
-            on_step(i, last_read);
+            (hooks.on_step)(i, last_read);
         } else {
             let value = loss.item();
             total += value as f64;
-            on_step(i, value);
+            (hooks.on_step)(i, value);
         }
         loss.backward();
-        after_backward(i, model);
+        (hooks.after_backward)(i, model);
         if let Some(max_norm) = options.clip_grad_norm {
             clip_grad_norm(&params, max_norm, 2.0);
         }
         optimizer.step();
     }
     if let Some(t) = gpu_total {
-        total = t.item() as f64;
+        total += t.item() as f64;
     }
-    if steps == 0 {
+    EpochEnd::Finished(if steps == 0 {
         0.0
     } else {
         total / steps as f64
-    }
+    })
 }
 
 /// How often [`train_epoch`] reads a step's loss back from a GPU for `on_step` (the CLI's
@@ -221,8 +340,132 @@ mod tests {
     use super::*;
     use crate::nn::{mse_loss, Linear, Reduction};
 
+    /// Trains `epochs` epochs of iris (shuffled, with dropout, batch norm and Adam), stopping
+    /// after `stop_at` steps of the second epoch and continuing from a copy of everything a
+    /// checkpoint keeps; returns the weights and the epochs' mean losses.
+    fn iris_epochs(stop_at: Option<usize>) -> (Vec<Vec<f32>>, Vec<f64>) {
+        use crate::data::{iris, DataLoader};
+        use crate::nn::{cross_entropy, Mlp, MlpConfig};
+        use crate::optim::{Adam, AdamConfig};
+        crate::manual_seed(5);
+        let data = iris();
+        let config = MlpConfig {
+            batch_norm: true,
+            dropout: 0.2,
+            ..MlpConfig::new(&[4, 16, 3])
+        };
+        let model = Mlp::new(&config);
+        let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
+        let loss = |o: &Tensor, y: &Tensor| cross_entropy(o, y, None, Reduction::Mean, 0.0);
+        let loader = DataLoader::new(&data, 32, true);
+        let mut g = Generator::new(9);
+        let options = StepOptions {
+            clip_grad_norm: Some(1.0),
+            l1: 1e-4,
+        };
+        let mut means = Vec::new();
+        for epoch in 0..3 {
+            let start = g.clone();
+            let taken = std::cell::Cell::new(0usize);
+            let stop = || epoch == 1 && Some(taken.get()) == stop_at;
+            let mut hooks = StepHooks {
+                on_step: &mut |_, _| taken.set(taken.get() + 1),
+                after_backward: &mut |_, _| {},
+                stop: &stop,
+            };
+            let from = EpochProgress::default();
+            let end = train_epoch_from(
+                &model, &loss, &mut opt, &loader, &mut g, &options, from, &mut hooks,
+            );
+            let mean = match end {
+                EpochEnd::Finished(mean) => mean,
+                EpochEnd::Stopped(progress) => {
+                    assert_eq!(progress.steps, stop_at.unwrap());
+                    // What a checkpoint keeps, in a fresh model and optimizer.
+                    let saved_model = model.state_dict();
+                    let saved_opt = opt.state_dict();
+                    let global = crate::rng::global_state();
+                    crate::manual_seed(1234);
+                    let fresh = Mlp::new(&config);
+                    fresh.load_state_dict(&saved_model).unwrap();
+                    let mut fresh_opt =
+                        Adam::new(fresh.parameters(), AdamConfig::default()).unwrap();
+                    fresh_opt.load_state_dict(&saved_opt).unwrap();
+                    crate::rng::set_global_state(global);
+                    let mut g2 = start.clone();
+                    let mut hooks = StepHooks {
+                        on_step: &mut |_, _| {},
+                        after_backward: &mut |_, _| {},
+                        stop: &|| false,
+                    };
+                    let end = train_epoch_from(
+                        &fresh,
+                        &loss,
+                        &mut fresh_opt,
+                        &loader,
+                        &mut g2,
+                        &options,
+                        progress,
+                        &mut hooks,
+                    );
+                    model.load_state_dict(&fresh.state_dict()).unwrap();
+                    opt.load_state_dict(&fresh_opt.state_dict()).unwrap();
+                    assert_eq!(
+                        g2.state(),
+                        g.state(),
+                        "the generator moved as in a whole epoch"
+                    );
+                    match end {
+                        EpochEnd::Finished(mean) => mean,
+                        EpochEnd::Stopped(_) => panic!("asked never to stop"),
+                    }
+                }
+            };
+            means.push(mean);
+        }
+        let weights = model.parameters().iter().map(|p| p.to_vec()).collect();
+        (weights, means)
+    }
+
+    #[test]
+    fn an_epoch_stopped_between_steps_continues_bit_for_bit() {
+        let _global = crate::testing::global_state();
+        let whole = iris_epochs(None);
+        // 150 rows in batches of 32: 5 steps an epoch; stop before each of them.
+        for stop_at in 0..5 {
+            assert_eq!(
+                iris_epochs(Some(stop_at)),
+                whole,
+                "stopped after {stop_at} steps"
+            );
+        }
+        // A stop never asked for leaves the epoch whole; one asked after the last step too.
+        assert_eq!(iris_epochs(Some(5)), whole);
+    }
+
+    #[test]
+    fn skipping_batches_hands_out_the_same_later_batches() {
+        use crate::data::{iris, DataLoader};
+        let data = iris();
+        for (batch, shuffle) in [(32, true), (32, false), (150, false), (7, true)] {
+            let loader = DataLoader::new(&data, batch, shuffle);
+            let all: Vec<_> = loader
+                .iter(&mut Generator::new(2))
+                .map(|(_, y)| y.to_vec())
+                .collect();
+            for skip in 0..=all.len() {
+                let mut it = loader.iter(&mut Generator::new(2));
+                let first = it.nth(skip).map(|(_, y)| y.to_vec());
+                assert_eq!(first.as_ref(), all.get(skip), "batch {batch}, skip {skip}");
+                let rest: Vec<_> = it.map(|(_, y)| y.to_vec()).collect();
+                assert_eq!(rest, all[(skip + 1).min(all.len())..].to_vec());
+            }
+        }
+    }
+
     #[test]
     fn evaluate_takes_a_single_regression_target_as_a_column() {
+        let _global = crate::testing::global_state();
         crate::manual_seed(3);
         let mut model = Linear::new(2, 1);
         let x = Array::new(&[3, 2], vec![1., 2., -1., 0.5, 0., 3.]);
