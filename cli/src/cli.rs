@@ -70,7 +70,8 @@ Writes model.safetensors (PyTorch's parameter names), config.toml, metrics.jsonl
 (unless --no-report) into the run folder (--out DIR, or runs/<name>-<time>). --metrics writes one
 JSON object per epoch: epoch, loss, lr, and validation/test metrics when there is such data
 (val_loss, val_accuracy; a binary classifier's val_precision, val_recall, val_f1, val_auc; a
-regressor's val_mse, val_mae, val_r2; the same with test_). The whole config is in `backprop --help`.
+regressor's val_mse, val_mae, val_r2; the same with test_), then time_s (the epoch's seconds, to the
+microsecond) and device. The whole config is in `backprop --help`.
 
 Ctrl-C, SIGTERM or SIGHUP finish the step, write checkpoint.safetensors and exit with 130, 143 or
 129 (continue with --resume DIR); a second signal stops at once and leaves a file INCOMPLETE saying

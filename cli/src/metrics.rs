@@ -21,6 +21,8 @@ pub struct MetricsLog {
     line: String,
     /// The fields of the epoch being recorded (reused).
     fields: Vec<(&'static str, f64)>,
+    /// The learning rate last written and its text (it seldom changes between epochs).
+    lr: (f64, String),
     /// What the report's curves draw.
     pub history: MetricsHistory,
 }
@@ -69,6 +71,7 @@ impl MetricsLog {
             out: BufWriter::with_capacity(1 << 16, file),
             line: String::with_capacity(256),
             fields: Vec::with_capacity(16),
+            lr: (f64::NAN, String::new()),
             history,
         }
     }
@@ -124,10 +127,18 @@ impl MetricsLog {
             self.line.push('"');
             self.line.push_str(k);
             self.line.push_str("\":");
-            if k == "epoch" {
-                self.line.push_str(itoa::Buffer::new().format(epoch));
-            } else {
-                push_number(&mut self.line, v);
+            match k {
+                "epoch" => self.line.push_str(itoa::Buffer::new().format(epoch)),
+                "lr" => {
+                    if v.to_bits() != self.lr.0.to_bits() {
+                        self.lr.1.clear();
+                        push_number(&mut self.lr.1, v);
+                        self.lr.0 = v;
+                    }
+                    self.line.push_str(&self.lr.1);
+                }
+                "time_s" => push_seconds(&mut self.line, v),
+                _ => push_number(&mut self.line, v),
             }
         }
         self.line.push_str(",\"device\":\"");
@@ -183,6 +194,27 @@ fn push_number(out: &mut String, v: f64) {
     }
 }
 
+/// Seconds to the microsecond, as a decimal (`0.000012`, `3.5`): a clock reading has no more
+/// digits worth writing, and this costs far less than the shortest round-trip form.
+fn push_seconds(out: &mut String, seconds: f64) {
+    if !(seconds.is_finite() && (0.0..1e12).contains(&seconds)) {
+        push_number(out, seconds);
+        return;
+    }
+    let micros = (seconds * 1e6).round() as u64;
+    out.push_str(itoa::Buffer::new().format(micros / 1_000_000));
+    let fraction = micros % 1_000_000;
+    if fraction == 0 {
+        out.push_str(".0");
+    } else {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(fraction);
+        out.push('.');
+        out.extend(std::iter::repeat_n('0', 6 - digits.len()));
+        out.push_str(digits.trim_end_matches('0'));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +225,47 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn seconds_are_written_to_the_microsecond() {
+        let cases = [
+            (0.5, "0.5"),
+            (3.0, "3.0"),
+            (0.0, "0.0"),
+            (1.2e-5, "0.000012"),
+            (4e-7, "0.0"),
+            (12.3456789, "12.345679"),
+            (86_400.25, "86400.25"),
+            (f64::NAN, "null"),
+            (1e15, "1000000000000000.0"),
+        ];
+        for (seconds, want) in cases {
+            let mut s = String::new();
+            push_seconds(&mut s, seconds);
+            assert_eq!(s, want, "{seconds}");
+        }
+    }
+
+    #[test]
+    fn a_learning_rate_that_changes_is_written_as_it_is() {
+        let dir = temp("lr");
+        let mut created = Created::default();
+        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let lrs = [0.1, 0.1, 0.01, 0.01, 1e-3, f64::NAN, 0.1];
+        for (i, &lr) in lrs.iter().enumerate() {
+            log.record(i + 1, 1.0, lr, &[], 0.25, "cpu").unwrap();
+        }
+        log.flush().unwrap();
+        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+        for (line, &lr) in text.lines().zip(&lrs) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            match v["lr"].as_f64() {
+                Some(got) => assert_eq!(got, lr, "{line}"),
+                None => assert!(lr.is_nan() && v["lr"].is_null(), "{line}"),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -32,9 +32,12 @@ pub const DEFAULT_CAPACITY: usize = 2048;
 #[derive(Clone, Debug)]
 pub struct MetricsHistory {
     keys: Vec<String>,
-    /// The kept epochs' values, one row per kept epoch, one column per key (NaN where an
-    /// epoch had no value for a key).
-    rows: Vec<Vec<f64>>,
+    /// The kept epochs' values, one row per kept epoch and one column per key, row after row
+    /// in one buffer (NaN where an epoch had no value for a key): keeping an epoch allocates
+    /// nothing once the buffer has grown.
+    rows: Vec<f64>,
+    /// How many rows `rows` holds (it may hold rows before any key is known).
+    n_rows: usize,
     /// The last epoch pushed (kept apart: it ends every curve even when the stride skips it).
     last: Vec<f64>,
     /// Sums over every epoch pushed, per key (NaN values skipped).
@@ -61,6 +64,7 @@ impl MetricsHistory {
         MetricsHistory {
             keys: Vec::new(),
             rows: Vec::new(),
+            n_rows: 0,
             last: Vec::new(),
             totals: Vec::new(),
             epochs: 0,
@@ -87,16 +91,21 @@ impl MetricsHistory {
         }
         self.epochs += 1;
         if (self.epochs - 1).is_multiple_of(self.stride) {
-            if self.rows.len() == self.capacity {
-                let mut i = 0;
-                self.rows.retain(|_| {
-                    i += 1;
-                    i % 2 == 1
-                });
+            if self.n_rows == self.capacity {
+                // Keep rows 0, 2, 4, ...: every other kept epoch.
+                let width = self.keys.len();
+                let kept = self.n_rows.div_ceil(2);
+                for k in 1..kept {
+                    self.rows
+                        .copy_within(2 * k * width..(2 * k + 1) * width, k * width);
+                }
+                self.rows.truncate(kept * width);
+                self.n_rows = kept;
                 self.stride *= 2;
             }
             if (self.epochs - 1).is_multiple_of(self.stride) {
-                self.rows.push(self.last.clone());
+                self.rows.extend_from_slice(&self.last);
+                self.n_rows += 1;
             }
         }
     }
@@ -126,12 +135,16 @@ impl MetricsHistory {
         if let Some(i) = self.keys.iter().position(|k| k == key) {
             return i;
         }
+        let width = self.keys.len();
+        let mut rows = Vec::with_capacity(self.n_rows * (width + 1));
+        for r in 0..self.n_rows {
+            rows.extend_from_slice(&self.rows[r * width..(r + 1) * width]);
+            rows.push(f64::NAN);
+        }
+        self.rows = rows;
         self.keys.push(key.to_string());
         self.last.push(f64::NAN);
         self.totals.push(0.0);
-        for r in &mut self.rows {
-            r.push(f64::NAN);
-        }
         self.keys.len() - 1
     }
 
@@ -154,7 +167,8 @@ impl MetricsHistory {
     /// key never pushed.
     pub fn series(&self, key: &str) -> Option<Vec<f64>> {
         let i = self.keys.iter().position(|k| k == key)?;
-        let mut out: Vec<f64> = self.rows.iter().map(|r| r[i]).collect();
+        let width = self.keys.len();
+        let mut out: Vec<f64> = (0..self.n_rows).map(|r| self.rows[r * width + i]).collect();
         if !self.last_is_kept() {
             out.push(self.last[i]);
         }
@@ -163,7 +177,7 @@ impl MetricsHistory {
 
     /// How many epochs [`series`](MetricsHistory::series) returns.
     pub fn kept(&self) -> usize {
-        self.rows.len() + usize::from(!self.last_is_kept())
+        self.n_rows + usize::from(!self.last_is_kept())
     }
 
     fn last_is_kept(&self) -> bool {
@@ -232,6 +246,30 @@ mod tests {
         let v = h.series("val_loss").unwrap();
         assert!(v[0].is_nan() && v[1] == 0.7 && v[2].is_nan());
         assert_eq!(h.total("val_loss"), Some(0.7));
+    }
+
+    #[test]
+    fn a_key_that_appears_after_thinning_reads_nan_before() {
+        let mut h = MetricsHistory::with_capacity(4);
+        for e in 1..=12 {
+            let mut fields = vec![("epoch", e as f64)];
+            if e >= 9 {
+                fields.push(("val_loss", e as f64 / 10.0));
+            }
+            h.push(&fields);
+        }
+        let epochs = h.series("epoch").unwrap();
+        let val = h.series("val_loss").unwrap();
+        assert_eq!(epochs.len(), val.len());
+        for (e, v) in epochs.iter().zip(&val) {
+            if *e >= 9.0 {
+                assert_eq!(*v, e / 10.0);
+            } else {
+                assert!(v.is_nan(), "epoch {e}: {v}");
+            }
+        }
+        assert_eq!(epochs[0], 1.0);
+        assert_eq!(*epochs.last().unwrap(), 12.0);
     }
 
     #[test]
