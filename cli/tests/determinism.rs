@@ -7,28 +7,10 @@
 //! never along a sum, and the reduction over `k` is cut into pieces by `k` alone, so each element
 //! is summed in the same order on any number of threads and no deterministic switch is needed.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{TempDir, BIN};
+use std::path::Path;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-/// A fresh, empty temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("backprop-det-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Trains with `config` on `threads` threads, set through `BACKPROP_NUM_THREADS` or, with
 /// `flag`, through `--threads` (with the variable set to another count, which the flag
