@@ -7,8 +7,8 @@ use backprop::nn::{Mlp, MlpConfig, Module, StateDict};
 use backprop::optim::{Optimizer, SGDConfig, SGD};
 use backprop::Tensor;
 use common::library::{assert_close, fixtures, Fixture};
-use common::{backprop, failure, metrics, ok, run, tensors, TempDir, BIN};
-use std::path::{Path, PathBuf};
+use common::{backprop, failure, metrics, ok, repo, run, tensors, TempDir, BIN};
+use std::path::PathBuf;
 use std::process::Command;
 
 #[test]
@@ -871,7 +871,7 @@ fn accuracy(stdout: &str, set: &str) -> f64 {
 #[test]
 fn defaults_train_iris_wine_and_digits_past_90_percent() {
     let dir = TempDir::new("defaults");
-    let wine = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/wine.csv");
+    let wine = repo("data/wine.csv");
     let wine = toml::Value::String(wine.display().to_string()).to_string();
     for (name, train, layers) in [
         ("iris", "\"iris\"".to_string(), "[4, 16, 3]"),
@@ -913,7 +913,7 @@ fn a_run_folder_reruns_and_resumes_from_any_folder() {
     let dir = TempDir::new("self-contained");
     std::fs::create_dir_all(dir.path("sub/data")).unwrap();
     std::fs::create_dir_all(dir.path("elsewhere")).unwrap();
-    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/iris.csv");
+    let iris = repo("data/iris.csv");
     std::fs::copy(iris, dir.path("sub/data/iris.csv")).unwrap();
     dir.write(
         "sub/c.toml",

@@ -580,7 +580,7 @@ fn eval_takes_a_npy_pair() {
 #[test]
 fn pytorch_applies_the_stored_transformation_and_agrees() {
     let dir = folder("torch");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let fixtures = common::library::fixtures();
     let io: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures.join("tabular_io.json")).unwrap())
             .unwrap();
