@@ -2,7 +2,7 @@
 //! and figures, and links into the playground whose experiments the playground accepts.
 
 mod common;
-use common::{ok, run, TempDir};
+use common::{failure, ok, TempDir};
 
 #[test]
 fn tour_html_is_one_self_contained_page() {
@@ -56,13 +56,11 @@ fn tour_html_of_one_section_and_a_bad_folder() {
     let html = std::fs::read_to_string(dir.path("tour.html")).unwrap();
     assert!(html.contains("<section id=\"s3\">") && !html.contains("<section id=\"s4\">"));
     dir.write("file", "x");
-    let blocked = run(&dir, &["tour", "--html", "--out", "file/site"]);
-    let err = String::from_utf8_lossy(&blocked.stderr);
-    assert!(!blocked.status.success());
+    let err = failure(&dir, &["tour", "--html", "--out", "file/site"]);
     assert!(
         err.starts_with("error: --out") && err.trim().lines().count() == 1,
         "{err}"
     );
-    let nine = run(&dir, &["tour", "--html", "--section", "9"]);
-    assert!(String::from_utf8_lossy(&nine.stderr).contains("there is no section 9"));
+    let err = failure(&dir, &["tour", "--html", "--section", "9"]);
+    assert!(err.contains("there is no section 9"), "{err}");
 }
