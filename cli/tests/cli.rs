@@ -1,50 +1,15 @@
 //! The `backprop` binary end to end: the default job, the metrics contract, PyTorch weights in
 //! and out, checkpoints, and bad input (one line on stderr, non-zero exit, no new files).
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 use backprop::io::safetensors;
 use backprop::nn::{Mlp, MlpConfig, Module, StateDict};
 use backprop::optim::{Optimizer, SGDConfig, SGD};
 use backprop::Tensor;
-use common::{fixtures, Fixture, TempDir};
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-fn run(dir: &TempDir, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(&dir.0)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-#[track_caller]
-fn ok(dir: &TempDir, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn metrics(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn tensors(path: &Path) -> StateDict {
-    safetensors::load(path).unwrap().0
-}
+use common::library::{assert_close, fixtures, Fixture};
+use common::{backprop, failure, metrics, ok, repo, run, tensors, TempDir, BIN};
+use std::path::PathBuf;
+use std::process::Command;
 
 #[test]
 fn default_job_reaches_97_percent_on_digits() {
@@ -231,7 +196,7 @@ fn pytorch_weights_train_from_init_and_predict_pytorchs_outputs() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    common::assert_close(
+    assert_close(
         "predict",
         &Tensor::from_vec(got, &[7, 2]),
         &io.get("y"),
@@ -457,10 +422,7 @@ fn diverging_loss_stops_and_keeps_the_last_good_checkpoint() {
 /// Runs a failing command; checks one non-empty stderr line containing `want` and no new files.
 #[track_caller]
 fn fails(dir: &TempDir, args: &[&str], want: &str) {
-    let before = dir.listing();
-    let out = run(dir, args);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = failure(dir, args);
     let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("epoch ")).collect();
     assert_eq!(lines.len(), 1, "{args:?}: {err}");
     assert!(
@@ -469,7 +431,6 @@ fn fails(dir: &TempDir, args: &[&str], want: &str) {
         lines[0]
     );
     assert!(!lines[0].contains("panicked"), "{err}");
-    assert_eq!(dir.listing(), before, "{args:?} left files behind");
 }
 
 #[test]
@@ -679,9 +640,8 @@ fn ctrl_c_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run() {
     for d in ["a", "b"] {
         std::fs::create_dir(dir.path(d)).unwrap();
     }
-    let mut child = Command::new(BIN)
+    let mut child = backprop(&dir)
         .args(["train", "--config", "x.toml", "--out", "a"])
-        .current_dir(&dir.0)
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -786,9 +746,8 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
     );
     assert_eq!(dir.listing(), before, "a rejected flag left files behind");
     // The environment variable is checked as strictly as the flag, which overrides it.
-    let out = Command::new(BIN)
+    let out = backprop(&dir)
         .args(["tour", "--section", "2"])
-        .current_dir(&dir.0)
         .env("BACKPROP_NUM_THREADS", "abc")
         .output()
         .unwrap();
@@ -797,9 +756,8 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
         String::from_utf8(out.stderr).unwrap(),
         "error: BACKPROP_NUM_THREADS=abc: expected a number of threads from 1 to 65535\n"
     );
-    let out = Command::new(BIN)
+    let out = backprop(&dir)
         .args(["tour", "--section", "2", "--threads", "1"])
-        .current_dir(&dir.0)
         .env("BACKPROP_NUM_THREADS", "abc")
         .output()
         .unwrap();
@@ -821,28 +779,15 @@ fn threads_flag_is_checked_and_applies_to_every_command() {
 fn config_asking_for_an_unallocatable_model() {
     // Layers of 4·10⁹ units would need 32 GB of weights: refused while reading the config, with
     // one line and no abort (it used to die in the allocator with a backtrace).
-    let dir = std::env::temp_dir().join(format!("backprop-hostile-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("big.toml");
-    std::fs::write(
-        &cfg,
+    let dir = TempDir::new("hostile");
+    dir.write(
+        "big.toml",
         "[model]\nlayers = [2, 4000000000, 2]\n[data]\ntrain = \"xor\"\n[train]\nepochs = 1\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(BIN)
-        .args(["train", "--config"])
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&dir)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
+    );
+    let out_dir = dir.0.to_str().unwrap();
+    let out = run(&dir, &["train", "--config", "big.toml", "--out", out_dir]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let listing: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let listing = dir.listing();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
@@ -926,7 +871,7 @@ fn accuracy(stdout: &str, set: &str) -> f64 {
 #[test]
 fn defaults_train_iris_wine_and_digits_past_90_percent() {
     let dir = TempDir::new("defaults");
-    let wine = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/wine.csv");
+    let wine = repo("data/wine.csv");
     let wine = toml::Value::String(wine.display().to_string()).to_string();
     for (name, train, layers) in [
         ("iris", "\"iris\"".to_string(), "[4, 16, 3]"),
@@ -968,7 +913,7 @@ fn a_run_folder_reruns_and_resumes_from_any_folder() {
     let dir = TempDir::new("self-contained");
     std::fs::create_dir_all(dir.path("sub/data")).unwrap();
     std::fs::create_dir_all(dir.path("elsewhere")).unwrap();
-    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/iris.csv");
+    let iris = repo("data/iris.csv");
     std::fs::copy(iris, dir.path("sub/data/iris.csv")).unwrap();
     dir.write(
         "sub/c.toml",

@@ -1,44 +1,22 @@
 //! `backprop tour`: runs the sections in order or one, saves figures into `--out DIR` or a new
 //! `tour/`, and on bad input prints one line, exits non-zero and leaves no file.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
-use common::TempDir;
-use std::process::{Command, Output};
+use common::{failure, TempDir};
 
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-fn run(dir: &TempDir, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("tour")
-        .args(args)
-        .current_dir(&dir.0)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
+/// `backprop tour args`, which must succeed; returns its stdout.
 #[track_caller]
 fn ok(dir: &TempDir, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "tour {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::ok(dir, &[&["tour"], args].concat())
 }
 
-/// Fails with exactly one line on stderr, starting with `prefix`, and no new files.
+/// `backprop tour args`, which must fail with exactly one line on stderr, starting with
+/// `prefix`, and no new files.
 #[track_caller]
 fn fails(dir: &TempDir, args: &[&str], prefix: &str) {
-    let before = dir.listing();
-    let out = run(dir, args);
-    assert!(!out.status.success(), "tour {args:?} succeeded");
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = failure(dir, &[&["tour"], args].concat());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with(prefix), "{stderr}");
-    assert_eq!(dir.listing(), before, "tour {args:?} left files");
 }
 
 #[test]

@@ -7,45 +7,24 @@
 //! never along a sum, and the reduction over `k` is cut into pieces by `k` alone, so each element
 //! is summed in the same order on any number of threads and no deterministic switch is needed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-/// A fresh, empty temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("backprop-det-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{backprop, TempDir};
 
 /// Trains with `config` on `threads` threads, set through `BACKPROP_NUM_THREADS` or, with
 /// `flag`, through `--threads` (with the variable set to another count, which the flag
 /// overrides); returns the saved weights' bytes and the metrics lines without their wall-clock
 /// `time_s` field.
 fn train(
-    dir: &Path,
+    dir: &TempDir,
     config: &str,
     threads: usize,
     flag: bool,
     tag: &str,
 ) -> (Vec<u8>, Vec<String>) {
-    let cfg = dir.join("c.toml");
-    std::fs::write(&cfg, config).unwrap();
-    let model = dir.join(format!("{tag}.safetensors"));
-    let metrics = dir.join(format!("{tag}.jsonl"));
-    let out = Command::new(BIN)
+    let cfg = dir.write("c.toml", config);
+    let model = dir.path(&format!("{tag}.safetensors"));
+    let metrics = dir.path(&format!("{tag}.jsonl"));
+    let out = backprop(dir)
         .args(["train", "--config"])
         .arg(&cfg)
         .arg("--save")
@@ -53,13 +32,12 @@ fn train(
         .arg("--metrics")
         .arg(&metrics)
         .arg("--out")
-        .arg(dir)
+        .arg(&dir.0)
         .args(flag.then(|| format!("--threads={threads}")))
         .env(
             "BACKPROP_NUM_THREADS",
             if flag { threads + 1 } else { threads }.to_string(),
         )
-        .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
     assert!(
@@ -96,7 +74,7 @@ fn same_runs(config: &str, threads: &[usize], name: &str) {
     let runs: Vec<_> = threads
         .iter()
         .enumerate()
-        .map(|(i, &t)| train(&dir.0, config, t, i % 2 == 1, &format!("run{i}-t{t}")))
+        .map(|(i, &t)| train(&dir, config, t, i % 2 == 1, &format!("run{i}-t{t}")))
         .collect();
     let (first_model, first_metrics) = &runs[0];
     assert!(first_model.len() > 40_000, "a real model was saved");
@@ -125,9 +103,9 @@ fn minibatch_runs_are_bit_identical_at_1_and_2_threads() {
 fn a_different_seed_changes_the_weights() {
     // The comparison above can fail: another seed gives other weights.
     let dir = TempDir::new("seed");
-    let (a, _) = train(&dir.0, &config(32, 1), 1, false, "a");
+    let (a, _) = train(&dir, &config(32, 1), 1, false, "a");
     let (b, _) = train(
-        &dir.0,
+        &dir,
         &config(32, 1).replace("seed = 3", "seed = 4"),
         1,
         false,

@@ -5,11 +5,11 @@
 //! Ignored by default (about 10 to 20 s): `cargo test --release -p backprop-cli --test long_run
 //! -- --ignored` (CI runs it). Linux only: the process's resident set is read from /proc.
 
+mod common;
+use common::{TempDir, BIN};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
 
 /// `VmRSS` of process `pid`, in KiB (`None` once it has exited).
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -34,17 +34,13 @@ fn a_million_one_step_epochs_hold_flat_memory() {
         println!("skipped: no /proc to read the resident set from");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("backprop-long-run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir).unwrap();
-    let config = dir.join("xor.toml");
-    std::fs::write(
-        &config,
+    let dir = TempDir::new("long-run");
+    let config = dir.write(
+        "xor.toml",
         "seed = 0\n[model]\nlayers = [2, 4, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\nloss = \"mse\"\n\
          optimizer = \"adam\"\nlr = 0.01\nbatch_size = 0\nshuffle = false\nepochs = 1000000\n",
-    )
-    .unwrap();
-    let run = dir.join("run");
+    );
+    let run = dir.path("run");
     let mut child = Command::new(BIN)
         .args([
             "--threads",
@@ -106,5 +102,4 @@ fn a_million_one_step_epochs_hold_flat_memory() {
     assert_eq!(lines, 1_000_000);
     let report = size(&run.join("report.html")).unwrap();
     assert!(report < 4 << 20, "report.html is {report} bytes");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,53 +1,22 @@
 //! `backprop playground`: `--export DIR` writes the committed page, and the server answers a
 //! browser's requests for it over a real socket.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
-use common::TempDir;
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{failure, ok, repo, serve_playground, KillOnDrop, TempDir, BIN};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
 const FILES: [&str; 4] = ["index.html", "app.js", "style.css", "playground.wasm"];
 
 fn committed(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../playground/web")
-            .join(name),
-    )
-    .unwrap()
-}
-
-/// Kills the server when the test ends, pass or fail.
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    std::fs::read(repo("playground/web").join(name)).unwrap()
 }
 
 /// Starts `backprop playground --port 0`; returns it and the address from the URL it prints.
-fn start() -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["playground", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let server = Server(child);
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+fn start() -> (KillOnDrop, String) {
+    let (server, url) = serve_playground();
     let addr = url
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -82,41 +51,25 @@ fn get(addr: &str, path: &str) -> (String, String, Vec<u8>) {
 fn export_writes_the_committed_page() {
     let dir = TempDir::new("playground-export");
     let out = dir.0.join("site/nested");
-    let run = Command::new(BIN)
-        .args(["playground", "--export"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(String::from_utf8_lossy(&run.stdout).contains("wrote the playground to"));
+    let out = out.to_str().unwrap();
+    let stdout = ok(&dir, &["playground", "--export", out]);
+    assert!(stdout.contains("wrote the playground to"));
     for f in FILES {
-        assert_eq!(std::fs::read(out.join(f)).unwrap(), committed(f), "{f}");
+        assert_eq!(
+            std::fs::read(Path::new(out).join(f)).unwrap(),
+            committed(f),
+            "{f}"
+        );
     }
     // A file where the folder should be: one line, and nothing made.
-    let blocker = dir.0.join("file");
-    std::fs::write(&blocker, "x").unwrap();
-    let run = Command::new(BIN)
-        .args(["playground", "--export"])
-        .arg(blocker.join("site"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success());
+    dir.write("file", "x");
+    let err = failure(&dir, &["playground", "--export", "file/site"]);
     assert!(
         err.starts_with("error: --export") && err.trim().lines().count() == 1,
         "{err}"
     );
-    let run = Command::new(BIN)
-        .args(["playground", "--port", "9", "--export"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!run.status.success());
-    assert!(String::from_utf8_lossy(&run.stderr).contains("cannot be used with"));
+    let err = failure(&dir, &["playground", "--port", "9", "--export", out]);
+    assert!(err.contains("cannot be used with"), "{err}");
 }
 
 #[test]
@@ -198,29 +151,19 @@ fn session_files_train_with_the_cli_and_its_model_loads_back() {
     std::fs::write(dir.0.join("train.csv"), s.csv(false)).unwrap();
     std::fs::write(dir.0.join("test.csv"), s.csv(true)).unwrap();
     std::fs::write(dir.0.join("page.safetensors"), s.safetensors().unwrap()).unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .current_dir(&dir.0)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "backprop {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
     // The page's weights evaluate with the CLI.
-    let eval = run(&[
-        "eval",
-        "--config",
-        "config.toml",
-        "--model",
-        "page.safetensors",
-        "--data",
-        "test.csv",
-    ]);
+    let eval = ok(
+        &dir,
+        &[
+            "eval",
+            "--config",
+            "config.toml",
+            "--model",
+            "page.safetensors",
+            "--data",
+            "test.csv",
+        ],
+    );
     // A classification experiment: one logit with bce_with_logits, evaluated as a binary
     // classifier.
     assert!(
@@ -228,31 +171,37 @@ fn session_files_train_with_the_cli_and_its_model_loads_back() {
         "{eval}"
     );
     // The CLI trains the same net, and its model loads back into the page's session.
-    run(&[
-        "train",
-        "--config",
-        "config.toml",
-        "--out",
-        "run",
-        "--quiet",
-    ]);
+    ok(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "config.toml",
+            "--out",
+            "run",
+            "--quiet",
+        ],
+    );
     let features: String = s
         .csv(true)
         .lines()
         .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
         .collect();
     std::fs::write(dir.0.join("x.csv"), features).unwrap();
-    run(&[
-        "predict",
-        "--config",
-        "config.toml",
-        "--model",
-        "run/model.safetensors",
-        "--input",
-        "x.csv",
-        "--output",
-        "y.csv",
-    ]);
+    ok(
+        &dir,
+        &[
+            "predict",
+            "--config",
+            "config.toml",
+            "--model",
+            "run/model.safetensors",
+            "--input",
+            "x.csv",
+            "--output",
+            "y.csv",
+        ],
+    );
     let predicted: Vec<f32> = std::fs::read_to_string(dir.0.join("y.csv"))
         .unwrap()
         .lines()

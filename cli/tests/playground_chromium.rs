@@ -6,124 +6,27 @@
 //! model.safetensors to `backprop predict`, which must print the page's outputs. Screenshots go
 //! to the target folder's `playground-screenshots/`.
 //!
-//! Chromium is found as in report_chromium.rs: without one the test prints "skipped: chromium
+//! Chromium is found as in report_chromium.rs (common/chromium.rs): without one the test prints "skipped: chromium
 //! not found" and passes, unless BACKPROP_REQUIRE_CHROMIUM is set (as `.ci/run` does).
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 use backprop_playground::{Experiment, Session};
-use common::TempDir;
+use common::chromium::{chromium, chromium_or_skip, run_with_timeout};
+use common::{ok, serve_playground, KillOnDrop, TempDir};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
 const THRESHOLD: f64 = 0.05;
 
-/// The browser: `BACKPROP_CHROMIUM`, else `chromium` or `chromium-browser` on the PATH.
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BACKPROP_CHROMIUM") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "BACKPROP_CHROMIUM={}: no such file",
-            p.display()
-        );
-        return Some(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|p| p.is_file())
-}
-
-/// Runs `cmd`, killing it after `limit`.
-fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut out, &mut v).ok();
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut err, &mut v).ok();
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > limit {
-            child.kill().ok();
-            panic!("chromium did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    }
-}
-
-/// Headless Chromium with no network beyond the page's server and a fresh profile.
+/// The shared headless browser at the page's size, with virtual time: the page's loading and
+/// training finish before the DOM is read.
 fn browser(chromium: &Path, profile: &Path) -> Command {
-    let mut c = Command::new(chromium);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--window-size=1280,1150",
-        // Virtual time: the page's loading and training finish before the DOM is read.
-        "--virtual-time-budget=120000",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
+    let mut c = common::chromium::browser(chromium, profile);
+    c.args(["--window-size=1280,1150", "--virtual-time-budget=120000"]);
     c
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve() -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["playground", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (Server(child), url)
 }
 
 fn unescape_html(s: &str) -> String {
@@ -172,22 +75,11 @@ fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
 
 #[test]
 fn playground_trains_xor_in_chromium_and_hands_off_to_predict() {
-    let Some(browser_path) = chromium() else {
-        assert!(
-            std::env::var_os("BACKPROP_REQUIRE_CHROMIUM").is_none(),
-            "chromium not found on PATH and BACKPROP_REQUIRE_CHROMIUM is set: install Debian's \
-             package (`apt-get install -y --no-install-recommends chromium`) or set \
-             BACKPROP_CHROMIUM to a Chromium binary"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "playground_chromium: skipped: chromium not found"
-        );
+    let Some(browser_path) = chromium_or_skip("playground_chromium") else {
         return;
     };
     let dir = TempDir::new("playground-chromium");
-    let (_server, base) = serve();
+    let (_server, base) = serve_playground();
     let page = format!("{base}index.html?autotest=1&threshold={THRESHOLD}");
 
     let mut dump = browser(&browser_path, &dir.0.join("profile-dom"));
@@ -249,9 +141,9 @@ fn playground_trains_xor_in_chromium_and_hands_off_to_predict() {
         .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
         .collect();
     std::fs::write(dir.0.join("x.csv"), features).unwrap();
-    let run = Command::new(BIN)
-        .current_dir(&dir.0)
-        .args([
+    ok(
+        &dir,
+        &[
             "predict",
             "--config",
             "config.toml",
@@ -261,13 +153,7 @@ fn playground_trains_xor_in_chromium_and_hands_off_to_predict() {
             "x.csv",
             "--output",
             "y.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "backprop predict: {}",
-        String::from_utf8_lossy(&run.stderr)
+        ],
     );
     let predicted: Vec<f64> = std::fs::read_to_string(dir.0.join("y.csv"))
         .unwrap()
@@ -329,7 +215,7 @@ fn playground_benchmark_in_chromium() {
         return;
     };
     let dir = TempDir::new("playground-bench");
-    let (_server, base) = serve();
+    let (_server, base) = serve_playground();
     let mut cmd = Command::new(&browser_path);
     cmd.args([
         "--headless",
@@ -348,7 +234,7 @@ fn playground_benchmark_in_chromium() {
     .stdin(Stdio::null())
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
-    let mut child = Server(cmd.spawn().unwrap());
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     let stderr = child.0.stderr.take().unwrap();
     std::thread::spawn(move || {

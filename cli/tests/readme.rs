@@ -3,17 +3,10 @@
 //! clone (`data/`), with the `backprop` under test first on the PATH. The output the README
 //! quotes is what the default job prints.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
-use common::TempDir;
-use std::path::{Path, PathBuf};
+use common::{repo, TempDir, BIN};
+use std::path::Path;
 use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// The bodies of the README's fenced blocks of language `lang`.
 fn blocks(text: &str, lang: &str) -> Vec<String> {
@@ -40,7 +33,7 @@ fn blocks(text: &str, lang: &str) -> Vec<String> {
 fn fresh_clone(name: &str) -> TempDir {
     let dir = TempDir::new(name);
     std::fs::create_dir(dir.path("data")).unwrap();
-    for e in std::fs::read_dir(root().join("data")).unwrap() {
+    for e in std::fs::read_dir(repo("data")).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, dir.path("data").join(p.file_name().unwrap())).unwrap();
     }
@@ -72,7 +65,7 @@ fn shell(dir: &TempDir, line: &str) -> Output {
 /// The command a README line stands for: `Some(shell line)` to run, `None` for a cargo or
 /// Python step this test cannot run (after checking what it names exists).
 fn runnable(line: &str) -> Option<String> {
-    let exists = |p: &str| assert!(root().join(p).exists(), "`{line}`: {p} does not exist");
+    let exists = |p: &str| assert!(repo(p).exists(), "`{line}`: {p} does not exist");
     if line == "cargo run --release" {
         return Some("backprop".into());
     }
@@ -128,7 +121,7 @@ fn commands(block: &str) -> Vec<String> {
 
 #[test]
 fn readme_commands_and_config_run_as_written() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
     let dir = fresh_clone("readme");
     let tomls = blocks(&readme, "toml");
     assert_eq!(tomls.len(), 1, "one config in the README");
@@ -222,7 +215,7 @@ fn help_examples_and_config_run_as_written() {
 
 #[test]
 fn readme_points_only_inside_the_repository() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
     for (i, line) in readme.lines().enumerate() {
         assert!(
             !line.contains("://") && !line.contains("../"),
@@ -251,7 +244,7 @@ fn readme_points_only_inside_the_repository() {
         if looks_like_path {
             let path = quoted.split(['{', '*']).next().unwrap();
             assert!(
-                root().join(path).exists(),
+                repo(path).exists(),
                 "README.md names `{quoted}`, which does not exist"
             );
         }
@@ -261,7 +254,7 @@ fn readme_points_only_inside_the_repository() {
 /// The numbers the README's tutorial table quotes (4 decimals) are ones `backprop tour` prints.
 #[test]
 fn readme_tutorial_numbers_are_printed() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
     let dir = fresh_clone("readme-tour");
     let printed = String::from_utf8(shell(&dir, "backprop tour --out t").stdout).unwrap();
     let mut checked = 0;

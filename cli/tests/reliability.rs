@@ -3,15 +3,12 @@
 //! folder, hostile files and edited checkpoints. Every test has its own folder; a test that waits
 //! for a run waits for something the run wrote, never for a fixed time.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
-use common::TempDir;
+use common::{backprop, ok, run, TempDir};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
 
 /// Many tiny epochs: a run that lasts until it is stopped.
 const ENDLESS: &str = "seed = 5\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xor\"\n[train]\n\
@@ -28,26 +25,6 @@ const QUICK: &str = "seed = 1\n[model]\nlayers = [2, 4, 1]\n[data]\ntrain = \"xo
 const SLOW_STEPS: &str = "[model]\nlayers = [64, 4096, 4096, 10]\n[data]\ntrain = \"digits\"\n\
                           [train]\nbatch_size = 0\nepochs = 100\n";
 
-fn run(dir: &TempDir, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(&dir.0)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-#[track_caller]
-fn ok(dir: &TempDir, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Runs a failing command; returns its one-line stderr.
 #[track_caller]
 fn fails(dir: &TempDir, args: &[&str]) -> String {
@@ -59,11 +36,8 @@ fn fails(dir: &TempDir, args: &[&str]) -> String {
 }
 
 fn spawn(dir: &TempDir, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut cmd = backprop(dir);
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
     // The run must see SIGHUP even where these tests run under `nohup` (which the command
     // respects).
     #[cfg(unix)]
@@ -469,9 +443,8 @@ fn sighup_saves_a_checkpoint_and_exits_129() {
 fn under_nohup_sighup_is_still_ignored() {
     let dir = TempDir::new("rel-nohup");
     dir.write("x.toml", ENDLESS);
-    let mut cmd = Command::new(BIN);
+    let mut cmd = backprop(&dir);
     cmd.args(["train", "--config", "x.toml", "--out", "a"])
-        .current_dir(&dir.0)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     {
@@ -632,9 +605,8 @@ fn closed_stdout_and_stderr_do_not_stop_the_run() {
     let dir = TempDir::new("rel-pipe");
     dir.write("q.toml", QUICK);
     for (out, both) in [("a", false), ("b", true)] {
-        let mut child = Command::new(BIN)
+        let mut child = backprop(&dir)
             .args(["train", "--config", "q.toml", "--out", out])
-            .current_dir(&dir.0)
             .stdout(Stdio::piped())
             .stderr(if both { Stdio::piped() } else { Stdio::null() })
             .spawn()
@@ -659,9 +631,8 @@ fn closed_stdout_and_stderr_do_not_stop_the_run() {
 #[test]
 fn a_closed_stdout_does_not_stop_the_tour() {
     let dir = TempDir::new("rel-pipe-tour");
-    let mut child = Command::new(BIN)
+    let mut child = backprop(&dir)
         .args(["tour", "--section", "1", "--out", "t"])
-        .current_dir(&dir.0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

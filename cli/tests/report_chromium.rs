@@ -6,88 +6,11 @@
 //! --release` passes on a fresh machine; `.ci/run` installs Chromium and sets
 //! `BACKPROP_REQUIRE_CHROMIUM=1`, which makes a missing browser a failure.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
-use common::TempDir;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-/// The browser: `BACKPROP_CHROMIUM`, else `chromium` or `chromium-browser` on the PATH.
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BACKPROP_CHROMIUM") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "BACKPROP_CHROMIUM={}: no such file",
-            p.display()
-        );
-        return Some(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|p| p.is_file())
-}
-
-/// Runs `cmd`, killing it after `limit`; returns its output.
-fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    // Drain the pipes on threads so a chatty browser never blocks on a full pipe.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut out, &mut v).ok();
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut err, &mut v).ok();
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > limit {
-            child.kill().ok();
-            panic!("chromium did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    }
-}
-
-/// Headless Chromium with no network, no profile reuse, no first-run work.
-fn browser(chromium: &Path, profile: &Path) -> Command {
-    let mut c = Command::new(chromium);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
-}
+use common::chromium::{browser, chromium_or_skip, run_with_timeout};
+use common::{ok, TempDir};
+use std::path::Path;
+use std::time::Duration;
 
 fn url(p: &Path) -> String {
     format!("file://{}", p.canonicalize().unwrap().display())
@@ -115,41 +38,19 @@ fn pixels(png_path: &Path) -> (u32, u32, Vec<[u8; 3]>) {
 
 #[test]
 fn report_opens_in_headless_chromium_with_its_figures() {
-    let Some(browser_path) = chromium() else {
-        assert!(
-            std::env::var_os("BACKPROP_REQUIRE_CHROMIUM").is_none(),
-            "chromium not found on PATH and BACKPROP_REQUIRE_CHROMIUM is set: install Debian's \
-             package (`apt-get install -y --no-install-recommends chromium`) or set \
-             BACKPROP_CHROMIUM to a Chromium binary"
-        );
-        // Through the handle, not `eprintln!`, so that libtest's capture does not hide it.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "report_chromium: skipped: chromium not found"
-        );
+    let Some(browser_path) = chromium_or_skip("report_chromium") else {
         return;
     };
     let dir = TempDir::new("report");
-    let config = dir.0.join("iris.toml");
-    std::fs::write(
-        &config,
+    dir.write(
+        "iris.toml",
         "seed = 5\n[model]\nlayers = [4, 16, 3]\n[data]\ntrain = \"iris\"\ntest = 0.2\nvalidation = 0.1\n\
          standardize = true\n[train]\nlr = 0.01\nepochs = 25\nbatch_size = 16\n",
-    )
-    .unwrap();
-    let run = Command::new(BIN)
-        .args(["train", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&dir.0)
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "backprop train failed: {}",
-        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = dir.0.to_str().unwrap();
+    ok(
+        &dir,
+        &["train", "--config", "iris.toml", "--out", out, "--quiet"],
     );
     let report = dir.0.join("report.html");
     let html = std::fs::read_to_string(&report).expect("report.html written");

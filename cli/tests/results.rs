@@ -2,68 +2,68 @@
 //! recall, F1, ROC AUC, the decision threshold), class weights, keys an optimizer does not
 //! take, early stopping that keeps the best epoch, the plateau scheduler, and `--no-report`.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 use backprop::io::safetensors;
-use backprop::nn::StateDict;
-use common::TempDir;
+use common::{failure, metrics, ok, ok_with_stderr, repo, tensors, TempDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
-
-fn run(dir: &TempDir, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(&dir.0)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-/// Runs a command that must succeed; returns (stdout, stderr).
-#[track_caller]
-fn ok(dir: &TempDir, args: &[&str]) -> (String, String) {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 /// Runs a command that must fail with one line containing `want`, leaving no new file.
 #[track_caller]
 fn fails(dir: &TempDir, args: &[&str], want: &str) {
-    let before = dir.listing();
-    let out = run(dir, args);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = failure(dir, args);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(want), "expected `{want}` in: {err}");
-    assert_eq!(dir.listing(), before, "{args:?} left files behind");
 }
 
-fn metrics(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// Trains `config` into the run folder `out`, quietly, then `flags`; returns (stdout, stderr).
+#[track_caller]
+fn train(dir: &TempDir, config: &str, out: &str, flags: &[&str]) -> (String, String) {
+    let args = ["train", "--config", config, "--out", out, "--quiet"];
+    ok_with_stderr(dir, &[&args[..], flags].concat())
 }
 
-fn tensors(path: &Path) -> StateDict {
-    safetensors::load(path).unwrap().0
+/// `eval` of `model` (with `config`) on `data`; returns its stdout.
+#[track_caller]
+fn evaluate(dir: &TempDir, config: &str, model: &str, data: &str) -> String {
+    ok(
+        dir,
+        &["eval", "--config", config, "--model", model, "--data", data],
+    )
+}
+
+/// `predict` of `model` (with `config`) from `input` into `output`, then `flags`; returns the
+/// output's rows.
+#[track_caller]
+fn predict(
+    dir: &TempDir,
+    config: &str,
+    model: &str,
+    input: &str,
+    output: &str,
+    flags: &[&str],
+) -> Vec<Vec<f64>> {
+    let args = [
+        "predict", "--config", config, "--model", model, "--input", input, "--output", output,
+    ];
+    ok(dir, &[&args[..], flags].concat());
+    read_columns(&dir.path(output))
+}
+
+/// Resumes the run folder `run`, quietly, after `from` in its config.toml (which must hold it)
+/// becomes `to`; returns stderr.
+#[track_caller]
+fn resume_with(dir: &TempDir, run: &str, from: &str, to: &str) -> String {
+    let path = dir.path(&format!("{run}/config.toml"));
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains(from), "{saved}");
+    std::fs::write(&path, saved.replace(from, to)).unwrap();
+    ok_with_stderr(dir, &["train", "--resume", run, "--quiet"]).1
 }
 
 /// The repository's iris.csv.
 fn iris() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/iris.csv")).unwrap()
+    std::fs::read_to_string(repo("data/iris.csv")).unwrap()
 }
 
 /// Iris as a binary problem: virginica (1) against the other two species (0), 50 against 100.
@@ -157,10 +157,7 @@ fn binary_classifier_on_one_logit_reports_classification_metrics() {
     let data = write_binary_iris(&dir, "binary.csv");
     write_features(&dir, &data, "x.csv");
     dir.write("b.toml", &BINARY.replace("EXTRA", ""));
-    let (stdout, _) = ok(
-        &dir,
-        &["train", "--config", "b.toml", "--out", "run", "--quiet"],
-    );
+    let (stdout, _) = train(&dir, "b.toml", "run", &[]);
     assert!(!stdout.contains("R²"), "{stdout}");
     assert!(stdout.contains("test accuracy: "), "{stdout}");
     for key in ["precision", "recall", "F1", "ROC AUC"] {
@@ -198,38 +195,18 @@ fn binary_classifier_on_one_logit_reports_classification_metrics() {
     // eval on the whole file: its AUC is the pairwise one of predict's logits, and its
     // accuracy that of the logits thresholded at probability 0.5.
     let model = "run/model.safetensors";
-    let common = ["--config", "b.toml", "--model", model];
-    let (eval, _) = ok(
+    let eval = evaluate(&dir, "b.toml", model, "binary.csv");
+    let first = |rows: Vec<Vec<f64>>| -> Vec<f64> { rows.iter().map(|r| r[0]).collect() };
+    let logits = first(predict(&dir, "b.toml", model, "x.csv", "logits.csv", &[]));
+    let classes = first(predict(
         &dir,
-        &[&["eval"][..], &common, &["--data", "binary.csv"]].concat(),
-    );
-    ok(
-        &dir,
-        &[
-            &["predict"][..],
-            &common,
-            &["--input", "x.csv", "--output", "logits.csv"],
-        ]
-        .concat(),
-    );
-    ok(
-        &dir,
-        &[
-            &["predict"][..],
-            &common,
-            &["--input", "x.csv", "--output", "classes.csv", "--classes"],
-        ]
-        .concat(),
-    );
+        "b.toml",
+        model,
+        "x.csv",
+        "classes.csv",
+        &["--classes"],
+    ));
     let y = labels(&data);
-    let logits: Vec<f64> = read_columns(&dir.path("logits.csv"))
-        .iter()
-        .map(|r| r[0])
-        .collect();
-    let classes: Vec<f64> = read_columns(&dir.path("classes.csv"))
-        .iter()
-        .map(|r| r[0])
-        .collect();
     assert_eq!(logits.len(), 150);
     for (l, c) in logits.iter().zip(&classes) {
         assert_eq!(*c, f64::from(u8::from(sigmoid(*l) > 0.5)), "logit {l}");
@@ -249,25 +226,12 @@ fn binary_classifier_on_one_logit_reports_classification_metrics() {
         "high.toml",
         &BINARY.replace("EXTRA", "decision_threshold = 0.8"),
     );
-    ok(
-        &dir,
-        &["train", "--config", "high.toml", "--out", "high", "--quiet"],
-    );
+    train(&dir, "high.toml", "high", &[]);
     let (_, meta) = safetensors::load(dir.path("high/model.safetensors")).unwrap();
     assert_eq!(meta["decision_threshold"], "0.8");
-    let common = ["--config", "high.toml", "--model", "high/model.safetensors"];
-    for (out, extra) in [("hl.csv", None), ("hc.csv", Some("--classes"))] {
-        let mut args = [
-            &["predict"][..],
-            &common,
-            &["--input", "x.csv", "--output", out],
-        ]
-        .concat();
-        args.extend(extra);
-        ok(&dir, &args);
-    }
-    let logits = read_columns(&dir.path("hl.csv"));
-    let classes = read_columns(&dir.path("hc.csv"));
+    let model = "high/model.safetensors";
+    let logits = predict(&dir, "high.toml", model, "x.csv", "hl.csv", &[]);
+    let classes = predict(&dir, "high.toml", model, "x.csv", "hc.csv", &["--classes"]);
     for (l, c) in logits.iter().zip(&classes) {
         assert_eq!(
             c[0],
@@ -329,10 +293,7 @@ fn class_weights_weigh_the_loss_as_pytorch() {
         "ce.toml",
         "[model]\nlayers = [4, 6, 3]\n[data]\ntrain = \"imbalanced.csv\"\n[train]\nepochs = 3\nclass_weight = \"balanced\"\n",
     );
-    ok(
-        &dir,
-        &["train", "--config", "ce.toml", "--out", "ce", "--quiet"],
-    );
+    train(&dir, "ce.toml", "ce", &[]);
     let (_, meta) = safetensors::load(dir.path("ce/model.safetensors")).unwrap();
     let w: Vec<f64> = meta["class_weight"]
         .split(',')
@@ -342,22 +303,10 @@ fn class_weights_weigh_the_loss_as_pytorch() {
         assert!((got - want).abs() < 1e-6, "{w:?}");
     }
     // eval's loss is PyTorch's weighted mean: Σ w_y · nll / Σ w_y.
-    let common = ["--config", "ce.toml", "--model", "ce/model.safetensors"];
-    let (eval, _) = ok(
-        &dir,
-        &[&["eval"][..], &common, &["--data", "imbalanced.csv"]].concat(),
-    );
-    ok(
-        &dir,
-        &[
-            &["predict"][..],
-            &common,
-            &["--input", "xi.csv", "--output", "o.csv"],
-        ]
-        .concat(),
-    );
+    let model = "ce/model.safetensors";
+    let eval = evaluate(&dir, "ce.toml", model, "imbalanced.csv");
+    let out = predict(&dir, "ce.toml", model, "xi.csv", "o.csv", &[]);
     let y = labels(&data);
-    let out = read_columns(&dir.path("o.csv"));
     let (mut num, mut den) = (0.0, 0.0);
     for (row, &c) in out.iter().zip(&y) {
         num += w[c as usize] * nll(row, c as usize);
@@ -373,26 +322,11 @@ fn class_weights_weigh_the_loss_as_pytorch() {
         "b.toml",
         &BINARY.replace("EXTRA", "class_weight = [0.5, 1.5]"),
     );
-    ok(
-        &dir,
-        &["train", "--config", "b.toml", "--out", "b", "--quiet"],
-    );
-    let common = ["--config", "b.toml", "--model", "b/model.safetensors"];
-    let (eval, _) = ok(
-        &dir,
-        &[&["eval"][..], &common, &["--data", "binary.csv"]].concat(),
-    );
-    ok(
-        &dir,
-        &[
-            &["predict"][..],
-            &common,
-            &["--input", "x.csv", "--output", "bo.csv"],
-        ]
-        .concat(),
-    );
+    train(&dir, "b.toml", "b", &[]);
+    let model = "b/model.safetensors";
+    let eval = evaluate(&dir, "b.toml", model, "binary.csv");
+    let out = predict(&dir, "b.toml", model, "x.csv", "bo.csv", &[]);
     let y = labels(&dir.path("binary.csv"));
-    let out = read_columns(&dir.path("bo.csv"));
     let pw = 1.5 / 0.5;
     let want: f64 = out
         .iter()
@@ -476,10 +410,7 @@ fn early_stopping_keeps_the_best_epoch_and_resumes_with_it() {
         "s.toml",
         &STOPPING.replace("EPOCHS", "200").replace("EXTRA", ""),
     );
-    let (_, err) = ok(
-        &dir,
-        &["train", "--config", "s.toml", "--out", "whole", "--quiet"],
-    );
+    let (_, err) = train(&dir, "s.toml", "whole", &[]);
     let m = metrics(&dir.path("whole/metrics.jsonl"));
     let (stopped, best) = (m.len(), best_epoch(&m));
     assert!(stopped < 200, "no early stop in 200 epochs");
@@ -495,18 +426,7 @@ fn early_stopping_keeps_the_best_epoch_and_resumes_with_it() {
     let report = std::fs::read_to_string(dir.path("whole/report.html")).unwrap();
     assert!(report.contains(&format!("kept the weights of epoch {best}")));
     // The saved model is the best epoch's: its validation loss is that epoch's.
-    let (eval, _) = ok(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "s.toml",
-            "--model",
-            "whole/model.safetensors",
-            "--data",
-            "val.csv",
-        ],
-    );
+    let eval = evaluate(&dir, "s.toml", "whole/model.safetensors", "val.csv");
     let want = m[best - 1]["val_loss"].as_f64().unwrap();
     assert!(
         (number_after(&eval, "loss") - want).abs() < 1e-4,
@@ -520,23 +440,9 @@ fn early_stopping_keeps_the_best_epoch_and_resumes_with_it() {
             .replace("EPOCHS", "200")
             .replace("EXTRA", "restore_best = false"),
     );
-    let (_, err) = ok(
-        &dir,
-        &["train", "--config", "last.toml", "--out", "last", "--quiet"],
-    );
+    let (_, err) = train(&dir, "last.toml", "last", &[]);
     assert!(!err.contains("kept the weights"), "{err}");
-    let (eval, _) = ok(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "last.toml",
-            "--model",
-            "last/model.safetensors",
-            "--data",
-            "val.csv",
-        ],
-    );
+    let eval = evaluate(&dir, "last.toml", "last/model.safetensors", "val.csv");
     let want = m[stopped - 1]["val_loss"].as_f64().unwrap();
     assert!(
         (number_after(&eval, "loss") - want).abs() < 1e-4,
@@ -550,28 +456,9 @@ fn early_stopping_keeps_the_best_epoch_and_resumes_with_it() {
             .replace("EPOCHS", &(best + 1).to_string())
             .replace("EXTRA", ""),
     );
-    ok(
-        &dir,
-        &[
-            "train",
-            "--config",
-            "half.toml",
-            "--out",
-            "half",
-            "--checkpoint-every",
-            "1",
-            "--quiet",
-        ],
-    );
-    let saved = std::fs::read_to_string(dir.path("half/config.toml")).unwrap();
+    train(&dir, "half.toml", "half", &["--checkpoint-every", "1"]);
     let epochs_line = format!("epochs = {}", best + 1);
-    assert!(saved.contains(&epochs_line));
-    std::fs::write(
-        dir.path("half/config.toml"),
-        saved.replace(&epochs_line, "epochs = 200"),
-    )
-    .unwrap();
-    let (_, err) = ok(&dir, &["train", "--resume", "half", "--quiet"]);
+    let err = resume_with(&dir, "half", &epochs_line, "epochs = 200");
     assert!(
         err.contains(&format!("kept the weights of epoch {best}")),
         "{err}"
@@ -612,18 +499,7 @@ fn plateau_scheduler_lowers_the_lr_on_the_validation_loss_and_resumes() {
     let cfg = "seed = 4\n[model]\nlayers = [4, 16, 3]\n[data]\ntrain = \"iris\"\nvalidation = 0.2\n\
         [train]\nlr = 0.05\nepochs = EPOCHS\nbatch_size = 16\nscheduler = \"plateau\"\nfactor = 0.5\npatience = 1\nthreshold = 0.01\n";
     dir.write("p.toml", &cfg.replace("EPOCHS", "30"));
-    ok(
-        &dir,
-        &[
-            "train",
-            "--config",
-            "p.toml",
-            "--out",
-            "whole",
-            "--quiet",
-            "--no-report",
-        ],
-    );
+    train(&dir, "p.toml", "whole", &["--no-report"]);
     assert!(!dir.path("whole/report.html").exists(), "--no-report");
     assert!(dir.path("whole/model.safetensors").exists());
     let m = metrics(&dir.path("whole/metrics.jsonl"));
@@ -640,26 +516,8 @@ fn plateau_scheduler_lowers_the_lr_on_the_validation_loss_and_resumes() {
     assert!(lrs.last() < lrs.first(), "the lr never dropped: {lrs:?}");
     // Resumed from epoch 12: the scheduler's state travels in the checkpoint.
     dir.write("h.toml", &cfg.replace("EPOCHS", "12"));
-    ok(
-        &dir,
-        &[
-            "train",
-            "--config",
-            "h.toml",
-            "--out",
-            "half",
-            "--checkpoint-every",
-            "12",
-            "--quiet",
-        ],
-    );
-    let saved = std::fs::read_to_string(dir.path("half/config.toml")).unwrap();
-    std::fs::write(
-        dir.path("half/config.toml"),
-        saved.replace("epochs = 12", "epochs = 30"),
-    )
-    .unwrap();
-    ok(&dir, &["train", "--resume", "half", "--quiet"]);
+    train(&dir, "h.toml", "half", &["--checkpoint-every", "12"]);
+    resume_with(&dir, "half", "epochs = 12", "epochs = 30");
     let resumed = metrics(&dir.path("half/metrics.jsonl"));
     for (a, b) in resumed.iter().zip(&m) {
         assert_eq!(a["lr"], b["lr"]);

@@ -3,15 +3,11 @@
 //! an ID column, `"auto"` layer sizes, probabilities, and `eval` on a `.npy` pair. The files are
 //! `cli/tests/data/` (written by `scripts/messy_csvs.py` from iris).
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 use backprop::io::safetensors;
-use common::TempDir;
+use common::{failure, ok, ok_with_stderr, tensors, TempDir};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
 
 /// A folder holding the messy CSVs.
 fn folder(name: &str) -> TempDir {
@@ -24,31 +20,10 @@ fn folder(name: &str) -> TempDir {
     dir
 }
 
-fn run(dir: &TempDir, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(&dir.0)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-/// Runs a command that must succeed; returns (stdout, stderr).
-#[track_caller]
-fn ok(dir: &TempDir, args: &[&str]) -> (String, String) {
-    let out = run(dir, args);
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "{args:?} failed: {err}");
-    (String::from_utf8(out.stdout).unwrap(), err)
-}
-
 /// Runs a command that must fail with one line holding each of `want`, and leave no file.
 #[track_caller]
 fn fails(dir: &TempDir, args: &[&str], want: &[&str]) -> String {
-    let before = dir.listing();
-    let out = run(dir, args);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = failure(dir, args);
     let lines: Vec<&str> = err
         .lines()
         .filter(|l| !l.starts_with("epoch ") && !l.starts_with("warning: "))
@@ -61,22 +36,57 @@ fn fails(dir: &TempDir, args: &[&str], want: &[&str]) -> String {
             lines[0]
         );
     }
-    assert_eq!(dir.listing(), before, "{args:?} left files behind");
     lines[0].to_string()
 }
 
+/// Trains `config` (written to c.toml) into `out`; returns (stdout, stderr).
+#[track_caller]
 fn train(dir: &TempDir, config: &str, out: &str) -> (String, String) {
     dir.write("c.toml", config);
-    ok(dir, &["train", "--config", "c.toml", "--out", out])
+    ok_with_stderr(dir, &["train", "--config", "c.toml", "--out", out])
 }
 
-fn predict(dir: &TempDir, model: &str, input: &str, output: &str, flags: &[&str]) -> String {
+/// Training `config` (written to c.toml) into `out` fails as [`fails`] says.
+#[track_caller]
+fn train_fails(dir: &TempDir, config: &str, out: &str, want: &[&str]) -> String {
+    dir.write("c.toml", config);
+    fails(dir, &["train", "--config", "c.toml", "--out", out], want)
+}
+
+/// `predict` with c.toml: `model` on `input` into `output`, then `flags`.
+fn predict_args<'a>(
+    model: &'a str,
+    input: &'a str,
+    output: &'a str,
+    flags: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "predict", "--config", "c.toml", "--model", model, "--input", input, "--output", output,
     ];
     args.extend_from_slice(flags);
-    ok(dir, &args);
+    args
+}
+
+/// Runs [`predict_args`], which must succeed; returns the output file.
+#[track_caller]
+fn predict(dir: &TempDir, model: &str, input: &str, output: &str, flags: &[&str]) -> String {
+    ok(dir, &predict_args(model, input, output, flags));
     std::fs::read_to_string(dir.path(output)).unwrap()
+}
+
+/// `eval` with c.toml of run/model.safetensors on `data`, then `flags`.
+fn eval_args<'a>(data: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "eval",
+        "--config",
+        "c.toml",
+        "--model",
+        "run/model.safetensors",
+        "--data",
+        data,
+    ];
+    args.extend_from_slice(flags);
+    args
 }
 
 fn metadata(path: &Path) -> BTreeMap<String, String> {
@@ -172,18 +182,7 @@ fn columns_by_name_any_order_extra_and_target_ignored() {
         assert_eq!(new[i + 1], all[i + 1], "row {i}");
     }
     // eval reads the same columns by name, with per-class figures by name.
-    let (report, _) = ok(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "flowers_new.csv",
-        ],
-    );
+    let report = ok(&dir, &eval_args("flowers_new.csv", &[]));
     for want in ["accuracy", "    setosa  ", "versicolor  ", " virginica  "] {
         assert!(report.contains(want), "{want}: {report}");
     }
@@ -206,17 +205,7 @@ fn a_missing_column_is_one_line_naming_it_and_the_file() {
     dir.write("short.csv", &short);
     fails(
         &dir,
-        &[
-            "predict",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--input",
-            "short.csv",
-            "--output",
-            "p.csv",
-        ],
+        &predict_args("run/model.safetensors", "short.csv", "p.csv", &[]),
         &["short.csv", "no column named \"petal width (cm)\""],
     );
 }
@@ -228,10 +217,10 @@ fn headerless_files_need_header_false() {
         .replace("flowers.csv", "flowers_noheader.csv")
         .replace("target = \"species\"", "target = 3")
         .replace("drop = [\"plant id\"]", "drop = [0]");
-    dir.write("c.toml", &cfg);
-    fails(
+    train_fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "run"],
+        &cfg,
+        "run",
         &[
             "flowers_noheader.csv:1",
             "the first row looks like data",
@@ -270,11 +259,7 @@ fn headerless_files_need_header_false() {
 fn semicolons_and_tabs_are_detected_and_train_the_same_model() {
     let dir = folder("delims");
     train(&dir, FLOWERS, "comma");
-    let weights = |run: &str| {
-        safetensors::load(dir.path(&format!("{run}/model.safetensors")))
-            .unwrap()
-            .0
-    };
+    let weights = |run: &str| tensors(&dir.path(&format!("{run}/model.safetensors")));
     for file in ["flowers_semicolon.csv", "flowers.tsv"] {
         let run = format!("run-{file}");
         train(&dir, &FLOWERS.replace("flowers.csv", file), &run);
@@ -283,13 +268,10 @@ fn semicolons_and_tabs_are_detected_and_train_the_same_model() {
     // Decimal commas, as a semicolon-separated export from many locales writes numbers.
     let semi = std::fs::read_to_string(dir.path("flowers_semicolon.csv")).unwrap();
     dir.write("comma_decimals.csv", &semi.replace('.', ","));
-    dir.write(
-        "c.toml",
-        &FLOWERS.replace("flowers.csv", "comma_decimals.csv"),
-    );
-    fails(
+    train_fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "x"],
+        &FLOWERS.replace("flowers.csv", "comma_decimals.csv"),
+        "x",
         &[
             "comma_decimals.csv:",
             "decimal comma",
@@ -303,12 +285,7 @@ fn semicolons_and_tabs_are_detected_and_train_the_same_model() {
     assert_eq!(weights("decimal"), weights("comma"));
     // A delimiter set to the wrong one: the error says which was used.
     let cfg = FLOWERS.replace("[data]\n", "[data]\ndelimiter = \";\"\n");
-    dir.write("c.toml", &cfg);
-    fails(
-        &dir,
-        &["train", "--config", "c.toml", "--out", "x"],
-        &["flowers.csv", "split on semicolons"],
-    );
+    train_fails(&dir, &cfg, "x", &["flowers.csv", "split on semicolons"]);
     let cfg = FLOWERS
         .replace("[data]\n", "[data]\ndelimiter = \"tab\"\n")
         .replace("flowers.csv", "flowers.tsv");
@@ -316,10 +293,10 @@ fn semicolons_and_tabs_are_detected_and_train_the_same_model() {
     assert_eq!(weights("tab"), weights("comma"));
     // A first line that could be either.
     dir.write("ambiguous.csv", "a,b;c;d,e\n1,2;3;4,5\n");
-    dir.write("c.toml", &FLOWERS.replace("flowers.csv", "ambiguous.csv"));
-    fails(
+    train_fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "x"],
+        &FLOWERS.replace("flowers.csv", "ambiguous.csv"),
+        "x",
         &[
             "ambiguous.csv:1",
             "cannot tell the delimiter",
@@ -367,18 +344,12 @@ fn text_labels_predict_names_indices_and_probabilities() {
     // .npy: indices or probabilities, never both.
     ok(
         &dir,
-        &[
-            "predict",
-            "--config",
-            "c.toml",
-            "--model",
+        &predict_args(
             "run/model.safetensors",
-            "--input",
             "flowers_new.csv",
-            "--output",
             "p.npy",
-            "--proba",
-        ],
+            &["--proba"],
+        ),
     );
     assert_eq!(
         backprop::data::read_npy(dir.path("p.npy")).unwrap().shape(),
@@ -386,19 +357,12 @@ fn text_labels_predict_names_indices_and_probabilities() {
     );
     fails(
         &dir,
-        &[
-            "predict",
-            "--config",
-            "c.toml",
-            "--model",
+        &predict_args(
             "run/model.safetensors",
-            "--input",
             "flowers_new.csv",
-            "--output",
             "q.npy",
-            "--proba",
-            "--classes",
-        ],
+            &["--proba", "--classes"],
+        ),
         &["q.npy", "choose --proba or --classes"],
     );
     // A regressor keeps its target's name and has no probabilities.
@@ -414,18 +378,12 @@ fn text_labels_predict_names_indices_and_probabilities() {
     assert_eq!(out.lines().next(), Some("petal length (cm)"));
     fails(
         &dir,
-        &[
-            "predict",
-            "--config",
-            "c.toml",
-            "--model",
+        &predict_args(
             "reg/model.safetensors",
-            "--input",
             "flowers_new.csv",
-            "--output",
             "r2.csv",
-            "--proba",
-        ],
+            &["--proba"],
+        ),
         &["--proba", "regressor"],
     );
 }
@@ -434,19 +392,9 @@ fn text_labels_predict_names_indices_and_probabilities() {
 fn categories_unknown_at_predict_time_warn_once_or_stop() {
     let dir = folder("unknown");
     train(&dir, FLOWERS, "run");
-    let (_, err) = ok(
+    let (_, err) = ok_with_stderr(
         &dir,
-        &[
-            "predict",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--input",
-            "flowers_new.csv",
-            "--output",
-            "p.csv",
-        ],
+        &predict_args("run/model.safetensors", "flowers_new.csv", "p.csv", &[]),
     );
     let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
     assert_eq!(warnings.len(), 1, "{err}");
@@ -460,17 +408,7 @@ fn categories_unknown_at_predict_time_warn_once_or_stop() {
     );
     fails(
         &dir,
-        &[
-            "predict",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--input",
-            "flowers_new.csv",
-            "--output",
-            "q.csv",
-        ],
+        &predict_args("run/model.safetensors", "flowers_new.csv", "q.csv", &[]),
         &["flowers_new.csv:5", "\"site\"", "category \"west\""],
     );
     // Numbers as categories: listed in `categorical`, a numeric column is one-hot encoded.
@@ -492,10 +430,10 @@ fn categories_unknown_at_predict_time_warn_once_or_stop() {
 fn missing_values_are_an_error_or_imputed_from_the_training_split() {
     let dir = folder("gaps");
     let strict = FLOWERS.replace("impute = \"median\"\n", "");
-    dir.write("c.toml", &strict);
-    let e = fails(
+    let e = train_fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "x"],
+        &strict,
+        "x",
         &["flowers.csv:", "is missing a value", "impute"],
     );
     assert!(e.contains("column \""), "{e}");
@@ -576,12 +514,8 @@ fn auto_layers_are_resolved_and_the_run_folder_config_reruns() {
         ],
     );
     assert_eq!(
-        safetensors::load(dir.path("again/model.safetensors"))
-            .unwrap()
-            .0,
-        safetensors::load(dir.path("run/model.safetensors"))
-            .unwrap()
-            .0
+        tensors(&dir.path("again/model.safetensors")),
+        tensors(&dir.path("run/model.safetensors"))
     );
     // predict with the "auto" config takes the sizes from the weights.
     let out = predict(
@@ -608,48 +542,12 @@ fn eval_takes_a_npy_pair() {
     let iris = backprop::data::iris();
     backprop::data::write_npy(dir.path("x.npy"), &iris.x).unwrap();
     backprop::data::write_npy(dir.path("y.npy"), &iris.y).unwrap();
-    let (npy, _) = ok(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "x.npy",
-            "--labels",
-            "y.npy",
-        ],
-    );
-    let (builtin, _) = ok(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "iris",
-        ],
-    );
+    let npy = ok(&dir, &eval_args("x.npy", &["--labels", "y.npy"]));
+    let builtin = ok(&dir, &eval_args("iris", &[]));
     assert!(npy.contains("accuracy"), "{npy}");
     // The same rows give the same figures, whatever the file.
     assert_eq!(npy.replacen("x.npy", "iris", 1), builtin);
-    fails(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "x.npy",
-        ],
-        &["--labels"],
-    );
+    fails(&dir, &eval_args("x.npy", &[]), &["--labels"]);
     // A headerless CSV of the same rows: an error that names the key, then the same figures.
     let rows: String = (0..iris.len())
         .map(|r| {
@@ -660,15 +558,7 @@ fn eval_takes_a_npy_pair() {
     dir.write("rows.csv", &rows);
     fails(
         &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "rows.csv",
-        ],
+        &eval_args("rows.csv", &[]),
         &[
             "rows.csv:1",
             "the first row is all numbers",
@@ -680,18 +570,7 @@ fn eval_takes_a_npy_pair() {
         "c.toml",
         &cfg.replace("[data]\n", "[data]\nheader = false\n"),
     );
-    let (csv, _) = ok(
-        &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "rows.csv",
-        ],
-    );
+    let csv = ok(&dir, &eval_args("rows.csv", &[]));
     assert_eq!(csv.replacen("rows.csv", "iris", 1), builtin);
 }
 
@@ -701,7 +580,7 @@ fn eval_takes_a_npy_pair() {
 #[test]
 fn pytorch_applies_the_stored_transformation_and_agrees() {
     let dir = folder("torch");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let fixtures = common::library::fixtures();
     let io: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures.join("tabular_io.json")).unwrap())
             .unwrap();
@@ -780,16 +659,16 @@ fn features_pick_and_order_the_columns() {
     );
     assert_eq!(out, "species\nsetosa\nvirginica\n");
     // A listed column the file lacks, and the target listed as a feature.
-    dir.write("c.toml", &cfg.replace("\"site\"", "\"sites\""));
-    fails(
+    train_fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "x"],
+        &cfg.replace("\"site\"", "\"sites\""),
+        "x",
         &["flowers.csv", "no column named \"sites\"", "site"],
     );
-    dir.write("c.toml", &cfg.replace("\"site\"", "\"species\""));
-    fails(
+    train_fails(
         &dir,
-        &["train", "--config", "c.toml", "--out", "x"],
+        &cfg.replace("\"site\"", "\"species\""),
+        "x",
         &["[data] features: lists the target column \"species\""],
     );
 }
@@ -802,15 +681,7 @@ fn eval_names_a_label_the_model_does_not_know() {
     dir.write("odd.csv", &text.replacen(",setosa,", ",rosa,", 1));
     fails(
         &dir,
-        &[
-            "eval",
-            "--config",
-            "c.toml",
-            "--model",
-            "run/model.safetensors",
-            "--data",
-            "odd.csv",
-        ],
+        &eval_args("odd.csv", &[]),
         &[
             "odd.csv:",
             "label \"rosa\" is not one of the model's classes (setosa, versicolor, virginica)",

@@ -1,27 +1,14 @@
 //! `backprop tour --html`: one self-contained tour.html with each section's prose, code, output
 //! and figures, and links into the playground whose experiments the playground accepts.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
-use common::TempDir;
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+use common::{failure, ok, TempDir};
 
 #[test]
 fn tour_html_is_one_self_contained_page() {
     let dir = TempDir::new("tour-html");
     let out = dir.0.join("site");
-    let run = Command::new(BIN)
-        .args(["tour", "--html", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    ok(&dir, &["tour", "--html", "--out", out.to_str().unwrap()]);
     // Only the page: the figures' scratch folder is gone.
     let names: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
@@ -65,34 +52,15 @@ fn tour_html_is_one_self_contained_page() {
 #[test]
 fn tour_html_of_one_section_and_a_bad_folder() {
     let dir = TempDir::new("tour-html-one");
-    let run = Command::new(BIN)
-        .current_dir(&dir.0)
-        .args(["tour", "--html", "--section", "3"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let html = std::fs::read_to_string(dir.0.join("tour.html")).unwrap();
+    ok(&dir, &["tour", "--html", "--section", "3"]);
+    let html = std::fs::read_to_string(dir.path("tour.html")).unwrap();
     assert!(html.contains("<section id=\"s3\">") && !html.contains("<section id=\"s4\">"));
-    std::fs::write(dir.0.join("file"), "x").unwrap();
-    let run = Command::new(BIN)
-        .current_dir(&dir.0)
-        .args(["tour", "--html", "--out", "file/site"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success());
+    dir.write("file", "x");
+    let err = failure(&dir, &["tour", "--html", "--out", "file/site"]);
     assert!(
         err.starts_with("error: --out") && err.trim().lines().count() == 1,
         "{err}"
     );
-    let run = Command::new(BIN)
-        .current_dir(&dir.0)
-        .args(["tour", "--html", "--section", "9"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&run.stderr).contains("there is no section 9"));
+    let err = failure(&dir, &["tour", "--html", "--section", "9"]);
+    assert!(err.contains("there is no section 9"), "{err}");
 }
