@@ -29,6 +29,11 @@ use cli::{Cli, Command, TrainArgs};
 use console::errln;
 use std::process::ExitCode;
 
+/// See cli/Cargo.toml: small, short-lived allocations at a cost that does not depend on the
+/// heap's history.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // A panic is a bug, but it still gets one line (no backtrace noise) and a clean exit code.
     std::panic::set_hook(Box::new(|info| {

@@ -354,8 +354,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         let lr = optimizer.lr();
         model.train();
         // A checkpoint taken inside this epoch keeps the shuffling generator as it is now, to
-        // draw the epoch's batch order again on --resume.
-        let epoch_start = shuffle_rng.clone();
+        // draw the epoch's batch order again on --resume (without shuffling it stays as it is).
+        let epoch_start = config.train.shuffle.then(|| shuffle_rng.clone());
         let mut hooks = StepHooks {
             on_step: &mut |i, l| progress.step(i, loader.len(), l),
             after_backward: &mut |i, m| {
@@ -385,7 +385,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                     &model,
                     optimizer.as_ref(),
                     scheduler.as_deref(),
-                    &epoch_start,
+                    epoch_start.as_ref().unwrap_or(&shuffle_rng),
                     &state,
                 );
                 save_checkpoint(&ck, &dir, &mut log, &mut created)?;

@@ -330,7 +330,13 @@ pub trait Module: AsModule + Send + Sync {
     /// containers override it to skip building them, as a loop that clips gradients calls it
     /// every step.
     fn parameters(&self) -> Vec<Tensor> {
-        unique_tensors(self.named_parameters().into_iter().map(|(_, t)| t))
+        let mut out = Vec::new();
+        self.visit("", &mut |_, e| {
+            if let Entry::Param(t) = e {
+                out.push(t.clone());
+            }
+        });
+        unique_tensors(out)
     }
 
     /// The trainable parameters with their names (`"layers.0.weight"`), as `named_parameters()`.
@@ -547,8 +553,25 @@ fn py_repr_from_sci(sci: &str) -> String {
 /// The tensors of `all` in order, each once (a tensor shared by two layers, tied weights, keeps
 /// its first place), as [`Module::named_parameters`] lists them.
 pub(crate) fn unique_tensors(all: impl IntoIterator<Item = Tensor>) -> Vec<Tensor> {
-    let mut seen = HashSet::new();
-    all.into_iter().filter(|t| seen.insert(t.id())).collect()
+    // A model's handful of parameters are compared with each other directly; past
+    // `SCAN_UP_TO` a set of ids takes over.
+    const SCAN_UP_TO: usize = 32;
+    let mut out: Vec<Tensor> = Vec::new();
+    let mut seen: Option<HashSet<usize>> = None;
+    for t in all {
+        let id = t.id();
+        let fresh = match seen.as_mut() {
+            Some(set) => set.insert(id),
+            None => !out.iter().any(|o| o.id() == id),
+        };
+        if fresh {
+            out.push(t);
+            if seen.is_none() && out.len() > SCAN_UP_TO {
+                seen = Some(out.iter().map(Tensor::id).collect());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -556,6 +579,30 @@ mod tests {
     use super::*;
     use crate::nn::{init, BatchNorm1d, Dropout, Linear, ModuleList, ReLU, Sequential};
     use crate::rng::manual_seed;
+
+    #[test]
+    fn unique_tensors_keeps_first_occurrences_in_order_at_any_count() {
+        for n in [0, 1, 5, 32, 33, 100] {
+            let ts: Vec<Tensor> = (0..n)
+                .map(|i| Tensor::from_slice(&[i as f32], &[1]))
+                .collect();
+            // Every tensor, then all of them again, with repeats in between.
+            let mut all = Vec::new();
+            for (i, t) in ts.iter().enumerate() {
+                all.push(t.clone());
+                if i % 3 == 0 {
+                    all.push(ts[i / 2].clone());
+                }
+            }
+            all.extend(ts.iter().rev().cloned());
+            let ids: Vec<usize> = unique_tensors(all).iter().map(Tensor::id).collect();
+            assert_eq!(
+                ids,
+                ts.iter().map(Tensor::id).collect::<Vec<_>>(),
+                "{n} tensors"
+            );
+        }
+    }
 
     /// The ids of `named_parameters`, and of `parameters`.
     fn both_ids(m: &dyn Module) -> (Vec<usize>, Vec<usize>) {

@@ -231,12 +231,15 @@ impl AdamCore {
     /// handles those).
     #[cfg(feature = "cuda")]
     fn step_cuda(&mut self) -> bool {
-        let device = self.params[0].device();
+        // Checked from the cheapest test on: a CPU run pays only for the first.
+        let Some(device) = self.params.first().map(|p| p.device()) else {
+            return false;
+        };
+        if !device.is_cuda() || self.params.iter().any(|p| p.device() != device) {
+            return false;
+        }
         let ids: std::collections::HashSet<usize> = self.params.iter().map(|p| p.id()).collect();
-        if !device.is_cuda()
-            || ids.len() != self.params.len()
-            || self.params.iter().any(|p| p.device() != device)
-        {
+        if ids.len() != self.params.len() {
             return false;
         }
         let c = self.config;

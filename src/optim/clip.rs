@@ -114,6 +114,13 @@ pub fn clip_grad_norm(params: &[Tensor], max_norm: f64, norm_type: f64) -> f64 {
 #[cfg(feature = "cuda")]
 #[track_caller]
 fn clip_grad_norm_cuda(params: &[Tensor], max_norm: f64, norm_type: f64) -> Option<f64> {
+    // Gradients on the CPU (the usual case) return before anything is allocated.
+    let first = params
+        .iter()
+        .find_map(|p| p.with_grad(|g| g.map(|g| g.device())))?;
+    if !first.is_cuda() {
+        return None;
+    }
     let mut guards: Vec<_> = params.iter().map(|p| p.grad_mut()).collect();
     let mut grads: Vec<&mut crate::Array> = guards.iter_mut().filter_map(|g| g.as_mut()).collect();
     let device = grads.first()?.device();
