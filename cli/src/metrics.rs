@@ -118,29 +118,29 @@ impl MetricsLog {
             }
         }
         self.fields.push(("time_s", seconds));
-        self.line.clear();
-        self.line.push('{');
-        for (i, &(k, v)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                self.line.push(',');
-            }
-            self.line.push('"');
-            self.line.push_str(k);
-            self.line.push_str("\":");
-            match k {
-                "epoch" => self.line.push_str(itoa::Buffer::new().format(epoch)),
-                "lr" => {
-                    if v.to_bits() != self.lr.0.to_bits() {
-                        self.lr.1.clear();
-                        push_number(&mut self.lr.1, v);
-                        self.lr.0 = v;
-                    }
-                    self.line.push_str(&self.lr.1);
-                }
-                "time_s" => push_seconds(&mut self.line, v),
-                _ => push_number(&mut self.line, v),
-            }
+        // The fixed fields first, then the held-out metrics, then time and device: each key is
+        // known here, so no field's key is compared to pick its format.
+        let line = &mut self.line;
+        line.clear();
+        line.push_str("{\"epoch\":");
+        line.push_str(itoa::Buffer::new().format(epoch));
+        line.push_str(",\"loss\":");
+        push_number(line, loss);
+        line.push_str(",\"lr\":");
+        if lr.to_bits() != self.lr.0.to_bits() {
+            self.lr.1.clear();
+            push_number(&mut self.lr.1, lr);
+            self.lr.0 = lr;
         }
+        line.push_str(&self.lr.1);
+        for &(k, v) in &self.fields[3..self.fields.len() - 1] {
+            line.push_str(",\"");
+            line.push_str(k);
+            line.push_str("\":");
+            push_number(line, v);
+        }
+        line.push_str(",\"time_s\":");
+        push_seconds(line, seconds);
         self.line.push_str(",\"device\":\"");
         self.line.push_str(device);
         self.line.push_str("\"}\n");
