@@ -95,9 +95,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             signals::install();
             match train::run(&args)? {
                 train::Outcome::Finished => Ok(ExitCode::SUCCESS),
-                train::Outcome::Interrupted(dir, signal) => {
+                train::Outcome::Interrupted(dir, signal, at) => {
                     errln!(
-                        "stopped by {}: checkpoint saved in {}; continue with `backprop train --resume {}`",
+                        "stopped by {} {at}: checkpoint saved in {}; continue with `backprop train --resume {}`",
                         signals::name(signal),
                         dir.display(),
                         dir.display()

@@ -38,8 +38,9 @@ use std::time::Instant;
 /// How a training run ended without an error.
 pub enum Outcome {
     Finished,
-    /// A stop signal (its number): a checkpoint was saved in this folder.
-    Interrupted(PathBuf, i32),
+    /// A stop signal (its number): a checkpoint was saved in this folder, at the point that
+    /// the text says ("after epoch 3", "in epoch 4, after step 120 of 469").
+    Interrupted(PathBuf, i32, String),
 }
 
 /// The loss as a function of (output, target), with one weight per class (`class_weight`)
@@ -390,7 +391,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                 );
                 save_checkpoint(&ck, &dir, &mut log, &mut created)?;
                 let signal = signals::requested().unwrap_or(signal_hook::consts::SIGINT);
-                return stopped(&config, dir, signal, &mut progress, &mut created);
+                let at = position(epoch - 1, at.steps, loader.len());
+                return stopped(&config, dir, signal, at, &mut progress, &mut created);
             }
         };
         if !epoch_loss.is_finite() {
@@ -451,7 +453,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             last_checkpoint = Some(epoch);
         }
         if let Some(signal) = interrupted {
-            return stopped(&config, dir, signal, &mut progress, &mut created);
+            let at = position(epoch, 0, loader.len());
+            return stopped(&config, dir, signal, at, &mut progress, &mut created);
         }
         if stop_early {
             let patience = config.train.early_stopping.unwrap_or(0);
@@ -571,12 +574,23 @@ fn save_checkpoint(
     Ok(())
 }
 
+/// Where a run stopped, in words: after `epochs` whole epochs and `steps` of the next one's
+/// `per_epoch` steps.
+fn position(epochs: usize, steps: usize, per_epoch: usize) -> String {
+    match (epochs, steps) {
+        (0, 0) => "before the first epoch".to_string(),
+        (e, 0) => format!("after epoch {e}"),
+        (e, s) => format!("in epoch {}, after step {s} of {per_epoch}", e + 1),
+    }
+}
+
 /// Ends a run stopped by `signal` after its checkpoint was saved: the run folder keeps its
 /// files and a config.toml that resumes it.
 fn stopped(
     config: &Config,
     dir: PathBuf,
     signal: i32,
+    at: String,
     progress: &mut Progress,
     created: &mut Created,
 ) -> Result<Outcome> {
@@ -587,7 +601,7 @@ fn stopped(
         created,
     )?;
     created.keep_all();
-    Ok(Outcome::Interrupted(dir, signal))
+    Ok(Outcome::Interrupted(dir, signal, at))
 }
 
 /// Refuses batching that cannot train: no batch at all, or (with BatchNorm1d, which needs more

@@ -325,6 +325,8 @@ fn sigterm_saves_a_checkpoint_exits_143_and_resumes() {
     assert_eq!(child.wait().unwrap().code(), Some(143), "{rest}");
     assert!(rest.contains("stopped by SIGTERM"), "{rest}");
     assert!(rest.contains("--resume a"), "{rest}");
+    // One-step epochs: the stop comes between epochs.
+    assert!(rest.contains("SIGTERM after epoch "), "{rest}");
     assert_eq!(
         names(&dir.path("a")),
         ["checkpoint.safetensors", "config.toml", "metrics.jsonl"]
@@ -389,6 +391,14 @@ fn a_signal_mid_epoch_stops_after_the_step_and_resumes_bit_for_bit() {
     let rest = rest(stderr);
     assert_eq!(child.wait().unwrap().code(), Some(143), "{rest}");
     assert!(rest.contains("SIGTERM: finishing this step"), "{rest}");
+    assert!(
+        rest.contains("stopped by SIGTERM in epoch 1, after step "),
+        "{rest}"
+    );
+    assert!(
+        rest.contains(" of 100000: checkpoint saved in cut"),
+        "{rest}"
+    );
     // The checkpoint sits inside an epoch.
     let bytes = std::fs::read(dir.path("cut/checkpoint.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
