@@ -613,6 +613,7 @@ mod tests {
 
     #[test]
     fn parameters_are_named_parameters_without_names() {
+        let _global = crate::testing::global_state();
         manual_seed(5);
         let mlp = crate::nn::Mlp::new(&crate::nn::MlpConfig {
             batch_norm: true,
