@@ -12,18 +12,25 @@ use backprop::nn::{cross_entropy, l1_loss, mse_loss, Mlp, MlpConfig, Module, Red
 use backprop::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, SGDConfig, SGD};
 use backprop::rng::Generator;
 use backprop::{Array, Device, Tensor};
+use std::sync::{Mutex, MutexGuard};
 
 const ELEMENTWISE: f32 = 4e-7;
 const PRODUCT: f32 = 2e-5;
 
 /// GPU 0, or `None` (after printing the skip) where there is no CUDA device. Where there is
-/// one, setting it up must succeed: a failure there is a test failure, not a skip.
-fn gpu() -> Option<Device> {
+/// one, setting it up must succeed: a failure there is a test failure, not a skip. With it
+/// comes the lock on the process's global generator, held for the test: these tests build
+/// models and draw dropout masks from it, and one test's draws must not move another's.
+fn gpu() -> Option<(Device, MutexGuard<'static, ()>)> {
+    static GLOBAL: Mutex<()> = Mutex::new(());
+    let global = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
     if Device::cuda_device_count() == 0 {
         eprintln!("skipped: no CUDA device");
         return None;
     }
-    Some(Device::cuda(0).unwrap_or_else(|e| panic!("a CUDA device is present but unusable: {e}")))
+    let device =
+        Device::cuda(0).unwrap_or_else(|e| panic!("a CUDA device is present but unusable: {e}"));
+    Some((device, global))
 }
 
 fn randn(shape: &[usize], seed: u64) -> Tensor {
@@ -97,7 +104,7 @@ fn compare(
 
 #[test]
 fn activations_and_elementwise_ops_match_the_cpu() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let mut x = randn(&[5, 7], 1).mul_scalar(3.0).to_vec();
     // Special values: NaN, ±0, ±inf, and large magnitudes.
     x[..6].copy_from_slice(&[f32::NAN, 0.0, -0.0, 40.0, -40.0, 1e-8]);
@@ -128,7 +135,7 @@ fn activations_and_elementwise_ops_match_the_cpu() {
 
 #[test]
 fn broadcasting_arithmetic_and_reductions_match_the_cpu() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let cases: [(&[usize], &[usize]); 4] = [
         (&[3, 4], &[3, 4]),
         (&[3, 4], &[4]),
@@ -170,7 +177,7 @@ fn broadcasting_arithmetic_and_reductions_match_the_cpu() {
 
 #[test]
 fn products_and_linear_match_the_cpu() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     for &(n, k, m) in &[(5, 3, 4), (128, 784, 256), (1, 1, 1), (64, 1000, 10)] {
         let (x, w, b) = (randn(&[n, k], 1), randn(&[m, k], 2), randn(&[m], 3));
         let xwb = [x.clone(), w.clone(), b];
@@ -204,7 +211,7 @@ fn products_and_linear_match_the_cpu() {
 
 #[test]
 fn losses_match_the_cpu() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let logits = randn(&[37, 10], 8).mul_scalar(2.0);
     let target = Tensor::from_vec((0..37).map(|i| ((i * 7) % 10) as f32).collect(), &[37]);
     let weight = randn(&[10], 9).abs().add_scalar(0.1);
@@ -272,7 +279,7 @@ fn optimizer_run(
 
 #[test]
 fn optimizers_match_the_cpu() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let sgd = |c: SGDConfig| {
         move |p: Vec<Tensor>| Box::new(SGD::new(p, c).unwrap()) as Box<dyn Optimizer>
     };
@@ -359,7 +366,7 @@ fn optimizers_match_the_cpu() {
 
 #[test]
 fn modules_move_and_state_dicts_are_the_cpus() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let mut cfg = MlpConfig::new(&[6, 8, 3]);
     cfg.activation = backprop::nn::Activation::Tanh;
     let cpu = Mlp::new(&cfg);
@@ -387,7 +394,7 @@ fn modules_move_and_state_dicts_are_the_cpus() {
 
 #[test]
 fn two_devices_in_one_op_panic_naming_both() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let (a, b) = (Tensor::ones(&[2]), Tensor::ones(&[2]).to(&dev));
     let e = std::panic::catch_unwind(|| &a + &b).unwrap_err();
     let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -412,7 +419,7 @@ fn two_devices_in_one_op_panic_naming_both() {
 
 #[test]
 fn digits_train_on_the_gpu_as_on_the_cpu() {
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let data = backprop::data::digits();
     let cfg = MlpConfig::new(&[64, 128, 64, 10]);
     let init = Mlp::new(&cfg).state_dict();
@@ -481,7 +488,7 @@ fn digits_train_on_the_gpu_as_on_the_cpu() {
 #[test]
 fn batch_norm_matches_the_cpu_in_both_modes() {
     use backprop::nn::BatchNorm1d;
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let x = randn(&[16, 5], 50).mul_scalar(2.0).add_scalar(1.0);
     let mut cpu = BatchNorm1d::new(5);
     let mut moved = BatchNorm1d::new(5);
@@ -548,7 +555,7 @@ fn batch_norm_matches_the_cpu_in_both_modes() {
 #[test]
 fn dropout_on_the_gpu_keeps_the_expected_fraction_and_repeats() {
     use backprop::nn::Dropout;
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let d = Dropout::new(0.3);
     let x = Tensor::ones(&[400, 250]).to(&dev).set_requires_grad(true);
     backprop::manual_seed(5);
@@ -573,7 +580,7 @@ fn dropout_on_the_gpu_keeps_the_expected_fraction_and_repeats() {
 #[test]
 fn rmsprop_clip_and_l1_match_the_cpu() {
     use backprop::optim::{clip_grad_norm, l1_penalty, RMSprop, RMSpropConfig};
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     for (name, cfg) in [
         (
             "rmsprop",
@@ -628,7 +635,7 @@ fn rmsprop_clip_and_l1_match_the_cpu() {
 #[test]
 fn bce_with_logits_and_index_select_match_the_cpu() {
     use backprop::nn::binary_cross_entropy_with_logits as bce;
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let mut x = randn(&[9, 4], 70).mul_scalar(4.0).to_vec();
     x[0] = 0.0;
     let x = Tensor::from_vec(x, &[9, 4]);
@@ -672,7 +679,7 @@ fn bce_with_logits_and_index_select_match_the_cpu() {
 fn the_advanced_model_trains_on_the_gpu() {
     use backprop::nn::{BatchNorm1d, Dropout, Linear, ReLU, Sequential};
     use backprop::optim::{clip_grad_norm, StepLR};
-    let Some(dev) = gpu() else { return };
+    let Some((dev, _global)) = gpu() else { return };
     let mut model = Sequential::new()
         .add(Linear::new(2, 32))
         .add(ReLU)
