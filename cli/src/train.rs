@@ -801,3 +801,16 @@ impl TrainState {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_a_run_stopped_reads_in_words() {
+        assert_eq!(position(0, 0, 10), "before the first epoch");
+        assert_eq!(position(3, 0, 10), "after epoch 3");
+        assert_eq!(position(0, 4, 10), "in epoch 1, after step 4 of 10");
+        assert_eq!(position(7, 1, 469), "in epoch 8, after step 1 of 469");
+    }
+}
