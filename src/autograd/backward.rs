@@ -232,7 +232,7 @@ fn topological_order(root: &Tensor, scratch: &mut Scratch) {
         let at = stack.len();
         if let Some(node) = &t.0.node {
             if let Some(s) = node.lock().as_ref() {
-                for input in &s.inputs {
+                for input in s.inputs.iter() {
                     if input.requires_grad() && !slots.contains_key(&input.id()) {
                         stack.push((input.clone(), None));
                     }
@@ -307,6 +307,21 @@ mod tests {
         assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
         // Dropping a long chain must not overflow either.
         drop(y);
+    }
+
+    #[test]
+    fn dropping_a_deep_graph_that_was_never_walked_does_not_overflow_the_stack() {
+        let x = Tensor::from_slice(&[1.0], &[1]).set_requires_grad(true);
+        let w = Tensor::from_slice(&[2.0], &[1]).set_requires_grad(true);
+        let mut y = x.clone();
+        for _ in 0..100_000 {
+            // Two inputs per node, one shared by all of them.
+            y = &(&y + 1.0) * &w;
+        }
+        drop(y);
+        // Every node let go of its inputs.
+        assert_eq!(std::sync::Arc::strong_count(&x.0), 1);
+        assert_eq!(std::sync::Arc::strong_count(&w.0), 1);
     }
 
     /// A custom op that returns one gradient for two inputs.
