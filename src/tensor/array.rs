@@ -13,7 +13,7 @@ use super::shape::{
     broadcast_shape, broadcast_strides, broadcasts_to, for_each_offset, numel, split_at_dim,
     strides,
 };
-use crate::backend::cpu::{buffer_filled, buffer_for_overwrite, recycle, RECYCLE_MIN};
+use crate::backend::cpu::{buffer_for_overwrite, recycle, RECYCLE_MIN};
 use crate::backend::{BinaryOp, UnaryOp};
 use crate::device::Device;
 use crate::runtime::for_each;
@@ -35,14 +35,15 @@ pub(crate) enum Storage {
 }
 
 impl Clone for Array {
-    /// A copy on the same device; on the CPU into a recycled buffer when there is one.
+    /// A copy on the same device; a large one on the CPU reuses a recycled buffer.
     fn clone(&self) -> Self {
         let storage = match &self.storage {
-            Storage::Cpu(data) => {
+            Storage::Cpu(data) if data.len() >= RECYCLE_MIN => {
                 let mut v = buffer_for_overwrite(data.len());
                 v.copy_from_slice(data);
                 Storage::Cpu(v)
             }
+            Storage::Cpu(data) => Storage::Cpu(data.clone()),
             #[cfg(feature = "cuda")]
             Storage::Cuda(b) => Storage::Cuda(b.clone()),
         };
@@ -73,7 +74,9 @@ impl Drop for Array {
     #[allow(irrefutable_let_patterns)]
     fn drop(&mut self) {
         if let Storage::Cpu(data) = &mut self.storage {
-            recycle(std::mem::take(data));
+            if data.capacity() >= RECYCLE_MIN {
+                recycle(std::mem::take(data));
+            }
         }
     }
 }
@@ -223,7 +226,15 @@ impl Array {
 
     /// An array of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: f32) -> Self {
-        Array::cpu(Dims::new(shape), buffer_filled(numel(shape), value))
+        let n = numel(shape);
+        let data = if n >= RECYCLE_MIN {
+            let mut v = buffer_for_overwrite(n);
+            v.fill(value);
+            v
+        } else {
+            vec![value; n]
+        };
+        Array::cpu(Dims::new(shape), data)
     }
 
     /// An array of `shape` filled with `value` on `device`.
@@ -686,21 +697,6 @@ mod tests {
         let c = a.broadcast_zip(&b, "add", |x, y| x + y);
         assert_eq!(c.shape(), &[2, 3]);
         assert_eq!(c.data(), &[11., 12., 13., 21., 22., 23.]);
-    }
-
-    #[test]
-    fn small_recycled_buffers_come_back_zeroed_or_filled() {
-        // This thread's pool: a buffer of 6 (class 4..8) serves the next request of 5 to 8.
-        drop(Array::full(&[2, 3], 7.0));
-        let z = Array::for_overwrite(&[5]);
-        assert_eq!(z.data(), &[0.0; 5]);
-        drop(z);
-        let f = Array::full(&[8], 2.0);
-        assert_eq!(f.data(), &[2.0; 8]);
-        let c = f.clone();
-        drop(f);
-        assert_eq!(c.clone().data(), &[2.0; 8]);
-        assert_eq!(Array::zeros(&[7]).data(), &[0.0; 7]);
     }
 
     #[test]

@@ -6,4 +6,4 @@ mod pool;
 
 pub use gemm::{gemm, MatRef, PARALLEL_THRESHOLD};
 pub(crate) use gemm::{gemm_ex, relu_f32, Init};
-pub(crate) use pool::{buffer_filled, buffer_for_overwrite, recycle, RECYCLE_MIN};
+pub(crate) use pool::{buffer_for_overwrite, recycle, RECYCLE_MIN};
