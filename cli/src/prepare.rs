@@ -251,7 +251,8 @@ enum Rows {
 
 /// A held-out set after splitting: rows of the training data, or its own source.
 enum Held {
-    Rows(Dataset),
+    // Boxed: a dataset is several times the size of a source.
+    Rows(Box<Dataset>),
     File(Source),
 }
 
@@ -391,7 +392,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
                 } else {
                     data::random_split(ds, *f, rng)?
                 };
-                (a, Held::Rows(b))
+                (a, Held::Rows(Box::new(b)))
             }
             Holdout::Source(src) => (ds.clone(), Held::File(src.clone())),
         })
@@ -473,7 +474,7 @@ pub fn prepare(config: &mut Config, quiet: bool) -> Result<Prepared> {
         check_width(ds.n_features(), name, config)?;
         Ok(ds)
     };
-    let train = materialize(Held::Rows(ids), &what_train)?;
+    let train = materialize(Held::Rows(Box::new(ids)), &what_train)?;
     let test = test.map(|h| materialize(h, "test")).transpose()?;
     let validation = validation
         .map(|h| materialize(h, "validation"))

@@ -2,7 +2,8 @@
 
 use super::grad_mode::{check_finite, is_anomaly_enabled, NoGradGuard};
 use crate::tensor::{Array, Tensor};
-use std::collections::{HashMap, HashSet};
+use std::cell::Cell;
+use std::collections::hash_map::{Entry, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 impl Tensor {
@@ -14,14 +15,16 @@ impl Tensor {
     /// already freed by an earlier backward.
     #[track_caller]
     pub fn backward(&self) {
-        let n = self.numel();
-        assert!(
-            n == 1,
-            "backward: grad can be implicitly created only for scalar outputs (shape {:?}); use backward_with",
-            self.shape()
-        );
-        let shape = self.shape();
-        self.backward_with(Array::full_on(&shape, 1.0, &self.device()), false);
+        let seed = {
+            let a = self.array();
+            assert!(
+                a.len() == 1,
+                "backward: grad can be implicitly created only for scalar outputs (shape {:?}); use backward_with",
+                a.shape()
+            );
+            Array::full_on(a.shape(), 1.0, &a.device())
+        };
+        self.backward_with(seed, false);
     }
 
     /// Backward from a non-scalar output with an explicit output gradient (as
@@ -37,23 +40,33 @@ impl Tensor {
             self.requires_grad(),
             "backward: element 0 of tensors does not require grad and does not have a grad_fn"
         );
-        assert_eq!(
-            grad.shape(),
-            &self.shape()[..],
-            "backward: gradient shape {:?} does not match output shape {:?}",
-            grad.shape(),
-            self.shape()
-        );
+        {
+            let a = self.array();
+            assert_eq!(
+                grad.shape(),
+                a.shape(),
+                "backward: gradient shape {:?} does not match output shape {:?}",
+                grad.shape(),
+                a.shape()
+            );
+        }
         // Gradient rules work on arrays and build no graph; this guard also keeps user hooks
         // that compute with tensors from recording.
         let _no_grad = NoGradGuard::new();
-        let order = topological_order(self);
+        let mut scratch = Scratch::take();
+        topological_order(self, &mut scratch);
+        let Scratch {
+            order,
+            slots,
+            grads,
+            ..
+        } = &mut scratch;
         let anomaly = is_anomaly_enabled();
-        let mut grads: IdMap<Array> =
-            IdMap::with_capacity_and_hasher(order.len(), Default::default());
-        grads.insert(self.id(), grad);
-        for t in order.iter().rev() {
-            let Some(g) = grads.remove(&t.id()) else {
+        grads.resize_with(slots.len(), || None);
+        // The root is the first tensor visited.
+        grads[0] = Some(grad);
+        for (t, slot) in order.iter().rev() {
+            let Some(g) = grads[*slot].take() else {
                 continue;
             };
             let g = t.run_hooks(g);
@@ -105,17 +118,21 @@ impl Tensor {
                         ig.sum_to(a.shape())
                     }
                 };
-                match grads.get_mut(&input.id()) {
+                // Every input that requires grad was visited, unless a hook changed the graph
+                // during the walk; the walk would never reach such a gradient.
+                let Some(&slot) = slots.get(&input.id()) else {
+                    continue;
+                };
+                match &mut grads[slot] {
                     Some(acc) => acc.add_assign(&ig),
-                    None => {
-                        grads.insert(input.id(), ig);
-                    }
+                    empty => *empty = Some(ig),
                 }
             }
             if !retain_graph {
                 *state = None;
             }
         }
+        scratch.put_back();
     }
 }
 
@@ -141,7 +158,47 @@ impl Hasher for IdHasher {
 }
 
 type IdMap<V> = HashMap<usize, V, BuildHasherDefault<IdHasher>>;
-type IdSet = HashSet<usize, BuildHasherDefault<IdHasher>>;
+
+/// The walk's working memory. Each thread keeps one between backward calls, so that the walk
+/// of a small network's step allocates none of it. A walk takes it and puts it back emptied: a
+/// backward started inside a walk (from a hook) finds none and allocates its own.
+#[derive(Default)]
+struct Scratch {
+    /// The tensors in topological order, each with its slot.
+    order: Vec<(Tensor, usize)>,
+    /// The depth-first search's stack: a tensor, and its slot once its inputs have been pushed.
+    stack: Vec<(Tensor, Option<usize>)>,
+    /// Each visited tensor's id and slot: its index in `grads`, in the order of visiting.
+    slots: IdMap<usize>,
+    /// The gradient flowing into each visited tensor, until the walk reaches it.
+    grads: Vec<Option<Array>>,
+}
+
+/// Past this many tensors a graph's scratch is freed after its walk rather than kept.
+const SCRATCH_KEEP_MAX: usize = 4096;
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::default();
+}
+
+impl Scratch {
+    fn take() -> Scratch {
+        SCRATCH.take()
+    }
+
+    /// Empties the buffers (they hold tensors, which must not outlive the walk) and keeps them
+    /// for this thread's next walk, unless a large graph made them large.
+    fn put_back(mut self) {
+        if self.slots.len() > SCRATCH_KEEP_MAX {
+            return;
+        }
+        self.order.clear();
+        self.stack.clear();
+        self.slots.clear();
+        self.grads.clear();
+        SCRATCH.set(self);
+    }
+}
 
 fn accumulate(t: &Tensor, g: Array) {
     let mut slot = t.grad_mut();
@@ -151,35 +208,40 @@ fn accumulate(t: &Tensor, g: Array) {
     }
 }
 
-/// Tensors reachable from `root` through recorded ops, each after all of its inputs.
+/// Fills `scratch.order` with the tensors reachable from `root` through recorded ops, each
+/// after all of its inputs, and `scratch.slots` with their slots (the root's is 0).
 /// Iterative, so a deep graph cannot overflow the stack.
-fn topological_order(root: &Tensor) -> Vec<Tensor> {
-    let mut order = Vec::new();
-    let mut visited = IdSet::default();
-    // (tensor, whether its inputs have been pushed)
-    let mut stack = vec![(root.clone(), false)];
+fn topological_order(root: &Tensor, scratch: &mut Scratch) {
+    let Scratch {
+        order,
+        stack,
+        slots,
+        ..
+    } = scratch;
+    stack.push((root.clone(), None));
     while let Some((t, expanded)) = stack.pop() {
-        if expanded {
-            order.push(t);
+        if let Some(slot) = expanded {
+            order.push((t, slot));
             continue;
         }
-        if !visited.insert(t.id()) {
-            continue;
-        }
+        let slot = slots.len();
+        match slots.entry(t.id()) {
+            Entry::Occupied(_) => continue,
+            Entry::Vacant(v) => v.insert(slot),
+        };
         let at = stack.len();
         if let Some(node) = &t.0.node {
             if let Some(s) = node.lock().as_ref() {
-                for input in &s.inputs {
-                    if input.requires_grad() && !visited.contains(&input.id()) {
-                        stack.push((input.clone(), false));
+                for input in s.inputs.iter() {
+                    if input.requires_grad() && !slots.contains_key(&input.id()) {
+                        stack.push((input.clone(), None));
                     }
                 }
             }
         }
         // Below its inputs, so that it is popped (and ordered) after them.
-        stack.insert(at, (t, true));
+        stack.insert(at, (t, Some(slot)));
     }
-    order
 }
 
 #[cfg(test)]
@@ -247,6 +309,21 @@ mod tests {
         drop(y);
     }
 
+    #[test]
+    fn dropping_a_deep_graph_that_was_never_walked_does_not_overflow_the_stack() {
+        let x = Tensor::from_slice(&[1.0], &[1]).set_requires_grad(true);
+        let w = Tensor::from_slice(&[2.0], &[1]).set_requires_grad(true);
+        let mut y = x.clone();
+        for _ in 0..100_000 {
+            // Two inputs per node, one shared by all of them.
+            y = &(&y + 1.0) * &w;
+        }
+        drop(y);
+        // Every node let go of its inputs.
+        assert_eq!(std::sync::Arc::strong_count(&x.0), 1);
+        assert_eq!(std::sync::Arc::strong_count(&w.0), 1);
+    }
+
     /// A custom op that returns one gradient for two inputs.
     struct ShortBackward;
     impl crate::autograd::Backward for ShortBackward {
@@ -273,6 +350,34 @@ mod tests {
         let sum = a.array().zip_map(&b.array(), |x, y| x + y);
         let y = Tensor::from_op(sum, &[&a, &b], ShortBackward);
         y.sum().backward();
+    }
+
+    #[test]
+    fn the_kept_scratch_holds_no_tensor_after_a_walk() {
+        let x = Tensor::from_slice(&[1.0, 2.0], &[2]).set_requires_grad(true);
+        let y = &x * 2.0;
+        (&y * &y).sum().backward();
+        drop(y);
+        // Only the test's handle is left: the walk's buffers were emptied.
+        assert_eq!(std::sync::Arc::strong_count(&x.0), 1);
+        assert_eq!(x.grad().unwrap().to_vec(), vec![8.0, 16.0]);
+    }
+
+    #[test]
+    fn a_backward_inside_a_hook_does_not_disturb_the_outer_walk() {
+        let x = Tensor::from_slice(&[1.0, 2.0], &[2]).set_requires_grad(true);
+        let z = Tensor::from_slice(&[3.0], &[1]).set_requires_grad(true);
+        let inner = (&z * 5.0).sum();
+        let h = &x * 3.0;
+        h.register_hook(move |g| {
+            // A walk of another graph, started while the outer walk is in progress.
+            inner.backward_with(crate::Array::scalar(1.0), true);
+            Some(g.clone())
+        });
+        (&h * &h).sum().backward();
+        // d Σ(3x)²/dx = 18x
+        assert_eq!(x.grad().unwrap().to_vec(), vec![18.0, 36.0]);
+        assert_eq!(z.grad().unwrap().to_vec(), vec![5.0]);
     }
 
     #[test]

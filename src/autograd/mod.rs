@@ -62,7 +62,49 @@ pub(crate) struct Node {
 
 pub(crate) struct NodeState {
     pub(crate) op: Box<dyn Backward>,
-    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) inputs: Inputs,
+}
+
+/// A node's inputs, read as a `[Tensor]`. Up to three (every op of an MLP) are held inline, so
+/// recording an op allocates no list; more go on the heap.
+pub(crate) enum Inputs {
+    One([Tensor; 1]),
+    Two([Tensor; 2]),
+    Three([Tensor; 3]),
+    Many(Vec<Tensor>),
+}
+
+impl Inputs {
+    fn new(inputs: &[&Tensor]) -> Inputs {
+        match *inputs {
+            [a] => Inputs::One([a.clone()]),
+            [a, b] => Inputs::Two([a.clone(), b.clone()]),
+            [a, b, c] => Inputs::Three([a.clone(), b.clone(), c.clone()]),
+            _ => Inputs::Many(inputs.iter().map(|&t| t.clone()).collect()),
+        }
+    }
+
+    /// Hands each input, by value, to `f`.
+    fn for_each(self, f: impl FnMut(Tensor)) {
+        match self {
+            Inputs::One(t) => t.into_iter().for_each(f),
+            Inputs::Two(t) => t.into_iter().for_each(f),
+            Inputs::Three(t) => t.into_iter().for_each(f),
+            Inputs::Many(t) => t.into_iter().for_each(f),
+        }
+    }
+}
+
+impl std::ops::Deref for Inputs {
+    type Target = [Tensor];
+    fn deref(&self) -> &[Tensor] {
+        match self {
+            Inputs::One(t) => t,
+            Inputs::Two(t) => t,
+            Inputs::Three(t) => t,
+            Inputs::Many(t) => t,
+        }
+    }
 }
 
 impl Node {
@@ -73,7 +115,7 @@ impl Node {
     pub(crate) fn inputs(&self) -> Vec<Tensor> {
         self.lock()
             .as_ref()
-            .map(|s| s.inputs.clone())
+            .map(|s| s.inputs.to_vec())
             .unwrap_or_default()
     }
 
@@ -97,7 +139,7 @@ impl Tensor {
             name: op.name(),
             state: Mutex::new(Some(NodeState {
                 op: Box::new(op),
-                inputs: inputs.iter().map(|&t| t.clone()).collect(),
+                inputs: Inputs::new(inputs),
             })),
         };
         Tensor::from_parts(data, true, Some(node))
@@ -108,29 +150,33 @@ impl Drop for Node {
     /// Frees a chain of nodes iteratively: the default recursive drop of a long graph (a loop of
     /// 10⁵ ops) would overflow the stack.
     fn drop(&mut self) {
-        let Some(state) = self
-            .state
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
+        let Some(state) = take_state(self) else {
             return;
         };
-        let mut stack = state.inputs;
-        drop(state.op);
-        while let Some(mut t) = stack.pop() {
-            if let Some(inner) = std::sync::Arc::get_mut(&mut t.0) {
-                if let Some(node) = inner.node.as_mut() {
-                    if let Some(s) = node
-                        .state
-                        .get_mut()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .take()
-                    {
-                        stack.extend(s.inputs);
-                    }
-                }
-            }
+        let mut pending = Vec::new();
+        free(state, &mut pending);
+        while let Some(s) = pending.pop() {
+            free(s, &mut pending);
         }
     }
+}
+
+/// Drops a node's op and inputs. The state of an input that this frees (held only here) is
+/// taken first and moved to `pending`, so that dropping the input does not recurse.
+fn free(state: NodeState, pending: &mut Vec<NodeState>) {
+    drop(state.op);
+    state.inputs.for_each(|mut t| {
+        if let Some(inner) = std::sync::Arc::get_mut(&mut t.0) {
+            if let Some(s) = inner.node.as_mut().and_then(take_state) {
+                pending.push(s);
+            }
+        }
+    });
+}
+
+fn take_state(node: &mut Node) -> Option<NodeState> {
+    node.state
+        .get_mut()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
 }

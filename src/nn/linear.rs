@@ -121,8 +121,11 @@ impl Linear {
     /// is `in_features`, with grad mode off; `None` otherwise (the caller then runs the two
     /// modules one after the other).
     pub(crate) fn forward_relu_no_grad(&self, x: &Tensor) -> Option<Tensor> {
-        let shape = x.shape();
-        (shape.len() == 2 && shape[1] == self.in_features && !crate::autograd::is_grad_enabled())
+        let fits = {
+            let a = x.array();
+            a.ndim() == 2 && a.shape()[1] == self.in_features
+        };
+        (fits && !crate::autograd::is_grad_enabled())
             .then(|| x.linear_relu_no_grad(&self.weight, self.bias.as_ref()))
     }
 }
@@ -135,6 +138,14 @@ impl Module for Linear {
     /// Panics if the last dim of `x` is not `in_features`.
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
+        // The common 2-D input reads its shape in place (no copy per call).
+        let plain = {
+            let a = x.array();
+            a.ndim() == 2 && a.shape()[1] == self.in_features
+        };
+        if plain {
+            return x.linear(&self.weight, self.bias.as_ref());
+        }
         let shape = x.shape();
         assert!(
             shape.last() == Some(&self.in_features),
@@ -142,9 +153,6 @@ impl Module for Linear {
             self.in_features,
             self.weight.shape()
         );
-        if shape.len() == 2 {
-            return x.linear(&self.weight, self.bias.as_ref());
-        }
         let rows: usize = shape[..shape.len() - 1].iter().product();
         let flat = x.reshape(&[rows as isize, self.in_features as isize]);
         let out = flat.linear(&self.weight, self.bias.as_ref());

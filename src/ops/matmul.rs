@@ -301,7 +301,8 @@ impl Backward for LinearBackward {
         let dw = inputs[1]
             .requires_grad()
             .then(|| mm_array(grad, true, &x, false));
-        let mut out = vec![dx, dw];
+        let mut out = Vec::with_capacity(inputs.len());
+        out.extend([dx, dw]);
         if let Some(b) = inputs.get(2) {
             out.push(b.requires_grad().then(|| grad.sum_to(&[grad.shape()[1]])));
         }

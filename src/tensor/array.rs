@@ -8,8 +8,10 @@
 //! ([`UnaryOp`], [`BinaryOp`]), reductions and products run there as kernels, and reading its
 //! values ([`Array::data`]) panics with a message saying to copy it to the CPU first.
 
+use super::dims::Dims;
 use super::shape::{
-    broadcast_shape, broadcast_strides, for_each_offset, numel, split_at_dim, strides,
+    broadcast_shape, broadcast_strides, broadcasts_to, for_each_offset, numel, split_at_dim,
+    strides,
 };
 use crate::backend::cpu::{buffer_for_overwrite, recycle, RECYCLE_MIN};
 use crate::backend::{BinaryOp, UnaryOp};
@@ -19,7 +21,7 @@ use std::fmt;
 
 /// A contiguous, row-major n-dimensional array of `f32`, on the CPU or on a GPU.
 pub struct Array {
-    shape: Vec<usize>,
+    shape: Dims,
     storage: Storage,
 }
 
@@ -80,7 +82,7 @@ impl Drop for Array {
 }
 
 impl Array {
-    fn cpu(shape: Vec<usize>, data: Vec<f32>) -> Array {
+    fn cpu(shape: Dims, data: Vec<f32>) -> Array {
         Array {
             shape,
             storage: Storage::Cpu(data),
@@ -88,9 +90,9 @@ impl Array {
     }
 
     #[cfg(feature = "cuda")]
-    pub(crate) fn from_cuda(shape: Vec<usize>, buffer: crate::backend::cuda::Buffer) -> Array {
+    pub(crate) fn from_cuda(shape: impl Into<Dims>, buffer: crate::backend::cuda::Buffer) -> Array {
         Array {
-            shape,
+            shape: shape.into(),
             storage: Storage::Cuda(buffer),
         }
     }
@@ -203,7 +205,7 @@ impl Array {
     /// An array of `shape` whose values are unspecified (they may come from a recycled buffer);
     /// for results the caller writes in full before reading, such as a matrix product.
     pub(crate) fn for_overwrite(shape: &[usize]) -> Self {
-        Array::cpu(shape.to_vec(), buffer_for_overwrite(numel(shape)))
+        Array::cpu(Dims::new(shape), buffer_for_overwrite(numel(shape)))
     }
 
     /// An array of `shape` holding `data` in row-major order.
@@ -219,7 +221,7 @@ impl Array {
             numel(shape),
             data.len()
         );
-        Array::cpu(shape.to_vec(), data)
+        Array::cpu(Dims::new(shape), data)
     }
 
     /// An array of `shape` filled with `value`.
@@ -232,7 +234,7 @@ impl Array {
         } else {
             vec![value; n]
         };
-        Array::cpu(shape.to_vec(), data)
+        Array::cpu(Dims::new(shape), data)
     }
 
     /// An array of `shape` filled with `value` on `device`.
@@ -263,7 +265,7 @@ impl Array {
 
     /// A 0-d array holding `value`.
     pub fn scalar(value: f32) -> Self {
-        Array::cpu(vec![], vec![value])
+        Array::cpu(Dims::new(&[]), vec![value])
     }
 
     /// The shape.
@@ -325,7 +327,7 @@ impl Array {
             "reshape: cannot view shape {:?} as {shape:?}",
             self.shape
         );
-        self.shape = shape.to_vec();
+        self.shape = Dims::new(shape);
         self
     }
 
@@ -494,7 +496,7 @@ impl Array {
         let sb = broadcast_strides(&other.shape, &shape);
         let mut data = Vec::with_capacity(numel(&shape));
         for_each_offset(&shape, [&sa, &sb], |[i, j]| data.push(f(a[i], b[j])));
-        Array::cpu(shape, data)
+        Array::cpu(shape.into(), data)
     }
 
     /// Adds `other` (same shape, same device) into `self`.
@@ -525,11 +527,11 @@ impl Array {
     /// Panics if `target` does not broadcast to this shape.
     #[track_caller]
     pub fn sum_to(&self, target: &[usize]) -> Array {
-        if self.shape == target {
+        if *self.shape == *target {
             return self.clone();
         }
         assert!(
-            broadcast_shape(target, &self.shape).as_deref() == Some(&self.shape[..]),
+            broadcasts_to(target, &self.shape),
             "sum_to: shape {target:?} does not broadcast to {:?}",
             self.shape
         );
@@ -597,10 +599,10 @@ impl Array {
                 }
             }
         }
-        let mut shape = self.shape.clone();
-        if !shape.is_empty() {
-            shape.remove(dim);
-        }
+        let shape = (self.shape.iter().enumerate())
+            .filter(|&(i, _)| i != dim)
+            .map(|(_, &n)| n)
+            .collect();
         Array::cpu(shape, out)
     }
 
@@ -634,7 +636,7 @@ impl Array {
         );
         let st = strides(&self.shape);
         let mut off = 0;
-        for ((&i, &n), &s) in index.iter().zip(&self.shape).zip(&st) {
+        for ((&i, &n), &s) in index.iter().zip(self.shape.iter()).zip(&st) {
             assert!(
                 i < n,
                 "at: index {index:?} is out of bounds for shape {:?}",

@@ -2,6 +2,7 @@
 //! applied to it, so that [`Tensor::backward`] can compute gradients.
 
 mod array;
+mod dims;
 pub mod shape;
 mod simd;
 

@@ -40,6 +40,15 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     Some(out)
 }
 
+/// Whether `shape` broadcasts to `target` (as `broadcast_shape(shape, target) ==
+/// Some(target)`), without allocating.
+pub(crate) fn broadcasts_to(shape: &[usize], target: &[usize]) -> bool {
+    shape.len() <= target.len()
+        && (shape.iter().rev())
+            .zip(target.iter().rev())
+            .all(|(&s, &t)| s == t || s == 1)
+}
+
 /// Strides that read a tensor of `shape` as if it had `target` shape (its broadcast): dims that
 /// are stretched get stride 0. `shape` must broadcast to `target`.
 pub fn broadcast_strides(shape: &[usize], target: &[usize]) -> Vec<usize> {
@@ -125,6 +134,13 @@ mod tests {
         assert_eq!(broadcast_shape(&[2, 3, 4], &[3, 1]), Some(vec![2, 3, 4]));
         assert_eq!(broadcast_shape(&[], &[5]), Some(vec![5]));
         assert_eq!(broadcast_shape(&[3], &[4]), None);
+        let shapes: [&[usize]; 7] = [&[], &[1], &[4], &[3, 1], &[3, 4], &[2, 3, 4], &[2, 1, 4]];
+        for a in shapes {
+            for b in shapes {
+                let want = broadcast_shape(a, b).as_deref() == Some(b);
+                assert_eq!(super::broadcasts_to(a, b), want, "{a:?} to {b:?}");
+            }
+        }
     }
 
     #[test]
