@@ -13,6 +13,11 @@ use std::path::{Path, PathBuf};
 /// The metrics file's name inside a run folder.
 pub const FILE: &str = "metrics.jsonl";
 
+/// How many epochs [`MetricsLog::record`] keeps as numbers before it writes them as lines:
+/// formatting a run of lines at once, rather than one between every two epochs, keeps a run
+/// of tiny epochs from paying for it in cache misses (their lines are buffered anyway).
+const PENDING_EPOCHS: usize = 64;
+
 /// The run folder's metrics file, open for appending, and the history the report draws.
 pub struct MetricsLog {
     path: PathBuf,
@@ -21,10 +26,15 @@ pub struct MetricsLog {
     line: String,
     /// The fields of the epoch being recorded (reused).
     fields: Vec<(&'static str, f64)>,
+    /// Epochs recorded but not yet written: their field names (the same for each), their
+    /// values one epoch after another, and the device they ran on.
+    pending_keys: Vec<&'static str>,
+    pending: Vec<f64>,
+    device: String,
     /// The learning rate last written and its text (it seldom changes between epochs).
     lr: (f64, String),
-    /// What the report's curves draw.
-    pub history: MetricsHistory,
+    /// What the report's curves draw (complete after [`flush`](MetricsLog::flush)).
+    history: MetricsHistory,
 }
 
 impl MetricsLog {
@@ -71,6 +81,9 @@ impl MetricsLog {
             out: BufWriter::with_capacity(1 << 16, file),
             line: String::with_capacity(256),
             fields: Vec::with_capacity(16),
+            pending_keys: Vec::with_capacity(16),
+            pending: Vec::with_capacity(16 * PENDING_EPOCHS),
+            device: String::new(),
             lr: (f64::NAN, String::new()),
             history,
         }
@@ -81,8 +94,8 @@ impl MetricsLog {
         &self.path
     }
 
-    /// Records one epoch: appends its line (buffered; see [`flush`](MetricsLog::flush)) and
-    /// adds it to the history.
+    /// Records one epoch: its line goes to the file and its numbers to the history, a few
+    /// dozen epochs at a time (see [`flush`](MetricsLog::flush)).
     pub fn record(
         &mut self,
         epoch: usize,
@@ -118,44 +131,109 @@ impl MetricsLog {
             }
         }
         self.fields.push(("time_s", seconds));
+        // The same fields (the same names, by address) on the same device as the epochs
+        // waiting: this one joins them; else they are written first.
+        let same = self.pending_keys.len() == self.fields.len()
+            && self
+                .pending_keys
+                .iter()
+                .zip(&self.fields)
+                .all(|(a, (b, _))| std::ptr::eq(*a, *b))
+            && self.device == device;
+        if !same {
+            self.write_pending()?;
+            self.pending_keys.clear();
+            self.pending_keys
+                .extend(self.fields.iter().map(|&(k, _)| k));
+            self.device.clear();
+            self.device.push_str(device);
+        }
+        self.pending.extend(self.fields.iter().map(|&(_, v)| v));
+        if self.pending.len() >= PENDING_EPOCHS * self.pending_keys.len() {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the epochs waiting as lines, and adds them to the history.
+    fn write_pending(&mut self) -> Result<()> {
+        let width = self.pending_keys.len();
+        if width == 0 {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for values in pending.chunks_exact(width) {
+            self.write_line(values)?;
+            self.fields.clear();
+            self.fields.extend(
+                self.pending_keys
+                    .iter()
+                    .copied()
+                    .zip(values.iter().copied()),
+            );
+            self.history.push(&self.fields);
+        }
+        self.pending = pending;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes one epoch's line: `values` in the order of `pending_keys`, which are epoch, loss
+    /// and lr, the held-out metrics, and time_s.
+    fn write_line(&mut self, values: &[f64]) -> Result<()> {
         // The fixed fields first, then the held-out metrics, then time and device: each key is
         // known here, so no field's key is compared to pick its format.
         let line = &mut self.line;
         line.clear();
         line.push_str("{\"epoch\":");
-        line.push_str(itoa::Buffer::new().format(epoch));
+        line.push_str(itoa::Buffer::new().format(values[0] as u64));
         line.push_str(",\"loss\":");
-        push_number(line, loss);
+        push_number(line, values[1]);
         line.push_str(",\"lr\":");
+        let lr = values[2];
         if lr.to_bits() != self.lr.0.to_bits() {
             self.lr.1.clear();
             push_number(&mut self.lr.1, lr);
             self.lr.0 = lr;
         }
         line.push_str(&self.lr.1);
-        for &(k, v) in &self.fields[3..self.fields.len() - 1] {
+        let last = values.len() - 1;
+        for (k, &v) in self.pending_keys[3..last].iter().zip(&values[3..last]) {
             line.push_str(",\"");
             line.push_str(k);
             line.push_str("\":");
             push_number(line, v);
         }
         line.push_str(",\"time_s\":");
-        push_seconds(line, seconds);
-        self.line.push_str(",\"device\":\"");
-        self.line.push_str(device);
-        self.line.push_str("\"}\n");
+        push_seconds(line, values[last]);
+        line.push_str(",\"device\":\"");
+        line.push_str(&self.device);
+        line.push_str("\"}\n");
         self.out
             .write_all(self.line.as_bytes())
-            .with_context(|| format!("writing {}", self.path.display()))?;
-        self.history.push(&self.fields);
-        Ok(())
+            .with_context(|| format!("writing {}", self.path.display()))
     }
 
-    /// Writes the buffered lines to the file (before a checkpoint, and at the end).
+    /// Writes every epoch recorded to the file (before a checkpoint, and at the end), and
+    /// completes the history.
     pub fn flush(&mut self) -> Result<()> {
+        self.write_pending()?;
         self.out
             .flush()
             .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    /// The history of the epochs recorded, as of the last [`flush`](MetricsLog::flush).
+    pub fn history(&self) -> &MetricsHistory {
+        &self.history
+    }
+}
+
+impl Drop for MetricsLog {
+    /// A run that ends early (an error, a NaN loss) still leaves every epoch it recorded in
+    /// the file.
+    fn drop(&mut self) {
+        let _ = self.write_pending();
     }
 }
 
@@ -294,11 +372,11 @@ mod tests {
             assert!(v["epoch"].is_u64());
         }
         assert!(lines[2].contains("\"loss\":null"));
-        assert_eq!(log.history.total("time_s"), Some(2.5));
+        assert_eq!(log.history().total("time_s"), Some(2.5));
         drop(log);
 
         let mut log = MetricsLog::resume(&dir, 2, &mut created).unwrap();
-        assert_eq!(log.history.epochs(), 2);
+        assert_eq!(log.history().epochs(), 2);
         log.record(3, 0.3, 1e-3, &[], 0.5, "cpu").unwrap();
         log.flush().unwrap();
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();

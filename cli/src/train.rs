@@ -522,7 +522,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             &ReportInput {
                 title: &source_name(&config.data.train),
                 config: &config.to_toml(),
-                metrics: &log.history,
+                metrics: log.history(),
                 gradients: Some(&monitor),
                 loss_fn: &loss,
                 train: &data.train,
