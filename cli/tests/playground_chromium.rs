@@ -11,8 +11,8 @@
 
 mod common;
 use backprop_playground::{Experiment, Session};
-use common::chromium::{chromium, chromium_or_skip, run_with_timeout};
-use common::{ok, serve_playground, KillOnDrop, TempDir};
+use common::chromium::{chromium, chromium_or_skip, dump_dom, run_with_timeout};
+use common::{ok, serve_playground, without_last_column, KillOnDrop, TempDir};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -84,14 +84,7 @@ fn playground_trains_xor_in_chromium_and_hands_off_to_predict() {
 
     let mut dump = browser(&browser_path, &dir.0.join("profile-dom"));
     dump.arg("--dump-dom").arg(&page);
-    let out = run_with_timeout(dump, Duration::from_secs(240));
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && dom.contains("</html>"),
-        "{} --dump-dom failed: {}",
-        browser_path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = dump_dom(&browser_path, dump, Duration::from_secs(240));
     let r = autotest_json(&dom);
     assert_eq!(r["done"], true, "{r}");
 
@@ -136,11 +129,7 @@ fn playground_trains_xor_in_chromium_and_hands_off_to_predict() {
     .unwrap();
     let csv = r["test_csv"].as_str().unwrap();
     // predict reads feature columns only: drop the label.
-    let features: String = csv
-        .lines()
-        .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
-        .collect();
-    std::fs::write(dir.0.join("x.csv"), features).unwrap();
+    std::fs::write(dir.0.join("x.csv"), without_last_column(csv)).unwrap();
     ok(
         &dir,
         &[

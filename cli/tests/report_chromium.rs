@@ -7,7 +7,7 @@
 //! `BACKPROP_REQUIRE_CHROMIUM=1`, which makes a missing browser a failure.
 
 mod common;
-use common::chromium::{browser, chromium_or_skip, run_with_timeout};
+use common::chromium::{browser, chromium_or_skip, dump_dom, run_with_timeout};
 use common::{ok, TempDir};
 use std::path::Path;
 use std::time::Duration;
@@ -93,14 +93,7 @@ fn report_opens_in_headless_chromium_with_its_figures() {
     let mut dump = browser(&browser_path, &dir.0.join("profile-dom"));
     dump.args(["--virtual-time-budget=5000", "--dump-dom"])
         .arg(url(&probe));
-    let out = run_with_timeout(dump, Duration::from_secs(120));
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && dom.contains("</html>"),
-        "{} --dump-dom failed: {}",
-        browser_path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = dump_dom(&browser_path, dump, Duration::from_secs(120));
     assert!(
         dom.contains("data-images=\"13\"") && dom.contains("data-decoded=\"13\""),
         "not every figure decoded in Chromium: {}",

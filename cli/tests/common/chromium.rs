@@ -62,6 +62,21 @@ pub fn browser(chromium: &Path, profile: &Path) -> Command {
     c
 }
 
+/// Runs `dump` (a browser command ending in `--dump-dom PAGE`), killed after `limit`, and
+/// returns the page as the browser left it; the run must succeed and print a whole page.
+#[track_caller]
+pub fn dump_dom(chromium: &Path, dump: Command, limit: Duration) -> String {
+    let out = run_with_timeout(dump, limit);
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && dom.contains("</html>"),
+        "{} --dump-dom failed: {}",
+        chromium.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dom
+}
+
 /// Runs `cmd` (the browser), killing it after `limit`; returns its output.
 pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
     let mut child = cmd

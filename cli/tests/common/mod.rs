@@ -87,6 +87,13 @@ pub fn tensors(path: &Path) -> StateDict {
     safetensors::load(path).unwrap().0
 }
 
+/// A CSV without its last column (a table's label, which predict's input leaves out).
+pub fn without_last_column(csv: &str) -> String {
+    csv.lines()
+        .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+        .collect()
+}
+
 /// A child process killed when the test ends, pass or fail.
 pub struct KillOnDrop(pub Child);
 
