@@ -1,40 +1,82 @@
 //! `metrics.jsonl`: one JSON line per epoch, written into the run folder as training goes (not
 //! kept in memory: a run of 10⁶ epochs holds as much as a run of ten), with a bounded sample
 //! kept for the report's curves.
+//!
+//! The training loop only collects each epoch's numbers; a writer thread formats them as lines,
+//! appends them to the file and keeps the history. The loop hands over a batch of epochs at a
+//! time: [`BATCH_EPOCHS`] of them, or fewer once they took [`BATCH_SECONDS`], so tiny epochs
+//! do not pay for a line between every two steps and slow epochs still reach the file one by
+//! one, as they end.
 
 use crate::output::Created;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use backprop::train::Evaluation;
 use backprop::viz::MetricsHistory;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::thread::JoinHandle;
 
 /// The metrics file's name inside a run folder.
 pub const FILE: &str = "metrics.jsonl";
 
-/// How many epochs [`MetricsLog::record`] keeps as numbers before it writes them as lines:
-/// formatting a run of lines at once, rather than one between every two epochs, keeps a run
-/// of tiny epochs from paying for it in cache misses (their lines are buffered anyway).
-const PENDING_EPOCHS: usize = 64;
+/// The most epochs [`MetricsLog::record`] collects before it hands them to the writer.
+const BATCH_EPOCHS: usize = 256;
+
+/// The training time after which the epochs collected go to the writer however few they are,
+/// in seconds: a line reaches the file at most this long after its epoch (or at once, for an
+/// epoch that took longer).
+const BATCH_SECONDS: f64 = 0.25;
+
+/// Batches handed over but not yet written, at most: a writer that falls behind (a slow disk)
+/// holds the training loop back rather than letting batches pile up in memory.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The run folder's metrics file, open for appending, and the history the report draws.
 pub struct MetricsLog {
     path: PathBuf,
-    out: BufWriter<File>,
-    /// The line being built (reused: formatting an epoch allocates nothing).
-    line: String,
     /// The fields of the epoch being recorded (reused).
     fields: Vec<(&'static str, f64)>,
-    /// Epochs recorded but not yet written: their field names (the same for each), their
-    /// values one epoch after another, and the device they ran on.
-    pending_keys: Vec<&'static str>,
-    pending: Vec<f64>,
+    /// The epochs collected for the writer, and how long they took to train.
+    batch: Batch,
+    batch_seconds: f64,
+    /// Batches the writer gave back, to collect into again (nothing is allocated per batch).
+    spares: Vec<Batch>,
+    to_writer: Option<SyncSender<ToWriter>>,
+    from_writer: Receiver<FromWriter>,
+    writer: Option<JoinHandle<Lines>>,
+    /// Why the writer failed, once it has: every later hand-over and flush reports it.
+    failed: Option<String>,
+}
+
+/// Epochs collected for the writer: their field names (the same for each), their values one
+/// epoch after another, and the device they ran on.
+#[derive(Default)]
+struct Batch {
+    keys: Vec<&'static str>,
+    values: Vec<f64>,
     device: String,
-    /// The learning rate last written and its text (it seldom changes between epochs).
-    lr: (f64, String),
-    /// What the report's curves draw (complete after [`flush`](MetricsLog::flush)).
-    history: MetricsHistory,
+}
+
+impl Batch {
+    fn epochs(&self) -> usize {
+        self.values.len() / self.keys.len().max(1)
+    }
+}
+
+enum ToWriter {
+    Lines(Batch),
+    /// Answer [`FromWriter::Flushed`] once everything before is in the file.
+    Flush,
+}
+
+enum FromWriter {
+    /// A batch written (or dropped after a failure), to collect into again.
+    Spare(Batch),
+    /// Why writing failed, once, as it happens.
+    Failed(String),
+    Flushed(std::result::Result<(), String>),
 }
 
 impl MetricsLog {
@@ -43,7 +85,7 @@ impl MetricsLog {
         let path = dir.join(FILE);
         let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
         created.add(&path);
-        Ok(MetricsLog::new(path, file, MetricsHistory::new()))
+        MetricsLog::new(path, file, MetricsHistory::new())
     }
 
     /// Continues `dir/metrics.jsonl` after a checkpoint of `epochs` epochs: its lines up to
@@ -72,21 +114,37 @@ impl MetricsLog {
         file.set_len(kept)
             .with_context(|| format!("writing {}", path.display()))?;
         created.keep(&path);
-        Ok(MetricsLog::new(path, file, history))
+        MetricsLog::new(path, file, history)
     }
 
-    fn new(path: PathBuf, file: File, history: MetricsHistory) -> MetricsLog {
-        MetricsLog {
-            path,
-            out: BufWriter::with_capacity(1 << 16, file),
-            line: String::with_capacity(256),
+    /// Starts the writer thread on `file`.
+    fn new(path: PathBuf, file: File, history: MetricsHistory) -> Result<MetricsLog> {
+        let (to_writer, inbox) = sync_channel(BATCHES_IN_FLIGHT);
+        let (outbox, from_writer) = channel();
+        let lines = Lines {
+            path: path.clone(),
+            file,
+            text: String::new(),
             fields: Vec::with_capacity(16),
-            pending_keys: Vec::with_capacity(16),
-            pending: Vec::with_capacity(16 * PENDING_EPOCHS),
-            device: String::new(),
             lr: (f64::NAN, String::new()),
             history,
-        }
+            failed: None,
+        };
+        let writer = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || lines.run(inbox, outbox))
+            .context("starting the thread that writes metrics.jsonl")?;
+        Ok(MetricsLog {
+            path,
+            fields: Vec::with_capacity(16),
+            batch: Batch::default(),
+            batch_seconds: 0.0,
+            spares: Vec::new(),
+            to_writer: Some(to_writer),
+            from_writer,
+            writer: Some(writer),
+            failed: None,
+        })
     }
 
     /// Where the lines go.
@@ -94,8 +152,9 @@ impl MetricsLog {
         &self.path
     }
 
-    /// Records one epoch: its line goes to the file and its numbers to the history, a few
-    /// dozen epochs at a time (see [`flush`](MetricsLog::flush)).
+    /// Records one epoch: its line goes to the file and its numbers to the history, a batch of
+    /// epochs at a time (see [`flush`](MetricsLog::flush)). An error is the writer's: a line of
+    /// an earlier batch could not be written.
     pub fn record(
         &mut self,
         epoch: usize,
@@ -132,59 +191,188 @@ impl MetricsLog {
         }
         self.fields.push(("time_s", seconds));
         // The same fields (the same names, by address) on the same device as the epochs
-        // waiting: this one joins them; else they are written first.
-        let same = self.pending_keys.len() == self.fields.len()
-            && self
-                .pending_keys
+        // collected: this one joins them; else they go to the writer first.
+        let batch = &self.batch;
+        let same = batch.keys.len() == self.fields.len()
+            && batch
+                .keys
                 .iter()
                 .zip(&self.fields)
                 .all(|(a, (b, _))| std::ptr::eq(*a, *b))
-            && self.device == device;
+            && batch.device == device;
         if !same {
-            self.write_pending()?;
-            self.pending_keys.clear();
-            self.pending_keys
-                .extend(self.fields.iter().map(|&(k, _)| k));
-            self.device.clear();
-            self.device.push_str(device);
+            self.hand_over()?;
+            let batch = &mut self.batch;
+            batch.keys.clear();
+            batch.keys.extend(self.fields.iter().map(|&(k, _)| k));
+            batch.device.clear();
+            batch.device.push_str(device);
         }
-        self.pending.extend(self.fields.iter().map(|&(_, v)| v));
-        if self.pending.len() >= PENDING_EPOCHS * self.pending_keys.len() {
-            self.write_pending()?;
+        self.batch
+            .values
+            .extend(self.fields.iter().map(|&(_, v)| v));
+        self.batch_seconds += seconds;
+        if self.batch.epochs() >= BATCH_EPOCHS || self.batch_seconds >= BATCH_SECONDS {
+            self.hand_over()?;
         }
         Ok(())
     }
 
-    /// Writes the epochs waiting as lines, and adds them to the history.
-    fn write_pending(&mut self) -> Result<()> {
-        let width = self.pending_keys.len();
-        if width == 0 {
+    /// Hands the epochs collected to the writer, and reports a failure it had since the last
+    /// hand-over.
+    fn hand_over(&mut self) -> Result<()> {
+        while let Ok(reply) = self.from_writer.try_recv() {
+            match reply {
+                FromWriter::Spare(b) => self.spares.push(b),
+                FromWriter::Failed(e) => self.failed = Some(e),
+                FromWriter::Flushed(_) => {}
+            }
+        }
+        if let Some(e) = &self.failed {
+            return Err(anyhow!(e.clone()));
+        }
+        self.batch_seconds = 0.0;
+        if self.batch.values.is_empty() {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        for values in pending.chunks_exact(width) {
-            self.write_line(values)?;
-            self.fields.clear();
-            self.fields.extend(
-                self.pending_keys
-                    .iter()
-                    .copied()
-                    .zip(values.iter().copied()),
-            );
-            self.history.push(&self.fields);
+        let mut next = self.spares.pop().unwrap_or_default();
+        next.keys.clone_from(&self.batch.keys);
+        next.device.clone_from(&self.batch.device);
+        next.values.clear();
+        let batch = std::mem::replace(&mut self.batch, next);
+        let sent = self
+            .to_writer
+            .as_ref()
+            .is_some_and(|w| w.send(ToWriter::Lines(batch)).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(self.writer_stopped())
         }
-        self.pending = pending;
-        self.pending.clear();
-        Ok(())
     }
 
-    /// Writes one epoch's line: `values` in the order of `pending_keys`, which are epoch, loss
-    /// and lr, the held-out metrics, and time_s.
-    fn write_line(&mut self, values: &[f64]) -> Result<()> {
+    /// The error for a writer thread that is gone (it panicked: a bug).
+    fn writer_stopped(&self) -> anyhow::Error {
+        anyhow!(
+            "internal error: the thread writing {} stopped",
+            self.path.display()
+        )
+    }
+
+    /// Writes every epoch recorded to the file (before a checkpoint, and at the end), and
+    /// reports the first line that could not be written.
+    pub fn flush(&mut self) -> Result<()> {
+        self.hand_over()?;
+        // Everything is handed over: the writer answers once it is in the file.
+        let asked = self
+            .to_writer
+            .as_ref()
+            .is_some_and(|w| w.send(ToWriter::Flush).is_ok());
+        if !asked {
+            return Err(self.writer_stopped());
+        }
+        loop {
+            match self.from_writer.recv() {
+                Ok(FromWriter::Spare(b)) => self.spares.push(b),
+                Ok(FromWriter::Failed(e)) => self.failed = Some(e),
+                Ok(FromWriter::Flushed(done)) => return done.map_err(|e| anyhow!(e)),
+                Err(_) => return Err(self.writer_stopped()),
+            }
+        }
+    }
+
+    /// Writes every epoch recorded, ends the writer and returns the history of the run's
+    /// epochs, for the report.
+    pub fn finish(mut self) -> Result<MetricsHistory> {
+        self.flush()?;
+        self.to_writer = None;
+        let writer = self.writer.take().expect("the writer runs until finish");
+        match writer.join() {
+            Ok(lines) => Ok(lines.history),
+            Err(_) => Err(self.writer_stopped()),
+        }
+    }
+}
+
+impl Drop for MetricsLog {
+    /// A run that ends early (an error, a NaN loss) still leaves every epoch it recorded in
+    /// the file.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.hand_over();
+            self.to_writer = None;
+            if let Some(w) = self.writer.take() {
+                let _ = w.join();
+            }
+        }
+    }
+}
+
+/// The writer thread's side: formats batches of epochs as lines, appends them to the file and
+/// keeps the history.
+struct Lines {
+    path: PathBuf,
+    file: File,
+    /// A batch's lines (reused: a batch is one write, and formatting allocates nothing).
+    text: String,
+    /// The fields of the epoch being written (reused).
+    fields: Vec<(&'static str, f64)>,
+    /// The learning rate last written and its text (it seldom changes between epochs).
+    lr: (f64, String),
+    history: MetricsHistory,
+    /// Why writing failed: nothing more is written, and every flush reports it.
+    failed: Option<String>,
+}
+
+impl Lines {
+    /// Writes batches until the log is finished (its sender dropped), then hands back the
+    /// history.
+    fn run(mut self, inbox: Receiver<ToWriter>, outbox: Sender<FromWriter>) -> Lines {
+        for message in inbox {
+            // A reply the log no longer waits for (it was dropped) is of no use: ignored.
+            let _ = match message {
+                ToWriter::Lines(mut batch) => {
+                    if self.failed.is_none() {
+                        if let Err(e) = self.write(&batch) {
+                            let text = crate::message(&e);
+                            self.failed = Some(text.clone());
+                            let _ = outbox.send(FromWriter::Failed(text));
+                        }
+                    }
+                    batch.values.clear();
+                    outbox.send(FromWriter::Spare(batch))
+                }
+                ToWriter::Flush => outbox.send(FromWriter::Flushed(match &self.failed {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(()),
+                })),
+            };
+        }
+        self
+    }
+
+    /// Appends `batch`'s epochs to the file as lines, in one write, and to the history.
+    fn write(&mut self, batch: &Batch) -> Result<()> {
+        let width = batch.keys.len();
+        self.text.clear();
+        for values in batch.values.chunks_exact(width) {
+            self.push_line(&batch.keys, values, &batch.device);
+            self.fields.clear();
+            self.fields
+                .extend(batch.keys.iter().copied().zip(values.iter().copied()));
+            self.history.push(&self.fields);
+        }
+        self.file
+            .write_all(self.text.as_bytes())
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    /// Adds one epoch's line: `values` in the order of `keys`, which are epoch, loss and lr,
+    /// the held-out metrics, and time_s.
+    fn push_line(&mut self, keys: &[&'static str], values: &[f64], device: &str) {
         // The fixed fields first, then the held-out metrics, then time and device: each key is
         // known here, so no field's key is compared to pick its format.
-        let line = &mut self.line;
-        line.clear();
+        let line = &mut self.text;
         line.push_str("{\"epoch\":");
         line.push_str(itoa::Buffer::new().format(values[0] as u64));
         line.push_str(",\"loss\":");
@@ -198,7 +386,7 @@ impl MetricsLog {
         }
         line.push_str(&self.lr.1);
         let last = values.len() - 1;
-        for (k, &v) in self.pending_keys[3..last].iter().zip(&values[3..last]) {
+        for (k, &v) in keys[3..last].iter().zip(&values[3..last]) {
             line.push_str(",\"");
             line.push_str(k);
             line.push_str("\":");
@@ -207,33 +395,8 @@ impl MetricsLog {
         line.push_str(",\"time_s\":");
         push_seconds(line, values[last]);
         line.push_str(",\"device\":\"");
-        line.push_str(&self.device);
+        line.push_str(device);
         line.push_str("\"}\n");
-        self.out
-            .write_all(self.line.as_bytes())
-            .with_context(|| format!("writing {}", self.path.display()))
-    }
-
-    /// Writes every epoch recorded to the file (before a checkpoint, and at the end), and
-    /// completes the history.
-    pub fn flush(&mut self) -> Result<()> {
-        self.write_pending()?;
-        self.out
-            .flush()
-            .with_context(|| format!("writing {}", self.path.display()))
-    }
-
-    /// The history of the epochs recorded, as of the last [`flush`](MetricsLog::flush).
-    pub fn history(&self) -> &MetricsHistory {
-        &self.history
-    }
-}
-
-impl Drop for MetricsLog {
-    /// A run that ends early (an error, a NaN loss) still leaves every epoch it recorded in
-    /// the file.
-    fn drop(&mut self) {
-        let _ = self.write_pending();
     }
 }
 
@@ -372,13 +535,15 @@ mod tests {
             assert!(v["epoch"].is_u64());
         }
         assert!(lines[2].contains("\"loss\":null"));
-        assert_eq!(log.history().total("time_s"), Some(2.5));
-        drop(log);
+        let history = log.finish().unwrap();
+        assert_eq!(history.total("time_s"), Some(2.5));
+        assert_eq!(history.epochs(), 5);
 
         let mut log = MetricsLog::resume(&dir, 2, &mut created).unwrap();
-        assert_eq!(log.history().epochs(), 2);
         log.record(3, 0.3, 1e-3, &[], 0.5, "cpu").unwrap();
-        log.flush().unwrap();
+        let history = log.finish().unwrap();
+        assert_eq!(history.epochs(), 3);
+        assert_eq!(history.series("epoch").unwrap(), [1.0, 2.0, 3.0]);
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
         let epochs: Vec<u64> = text
             .lines()
@@ -391,5 +556,85 @@ mod tests {
         assert_eq!(epochs, vec![1, 2, 3]);
         created.keep_all();
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tiny_epochs_are_written_in_batches_in_order_and_all_of_them_on_drop() {
+        let dir = temp("batches");
+        let mut created = Created::default();
+        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let epochs = 3 * BATCH_EPOCHS + 7;
+        for epoch in 1..=epochs {
+            log.record(epoch, 1.0 / epoch as f64, 0.1, &[], 1e-6, "cpu")
+                .unwrap();
+        }
+        // Dropped without a flush, as on an error: every epoch recorded is still written.
+        drop(log);
+        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+        let got: Vec<(u64, f64)> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["epoch"].as_u64().unwrap(), v["loss"].as_f64().unwrap())
+            })
+            .collect();
+        let want: Vec<(u64, f64)> = (1..=epochs).map(|e| (e as u64, 1.0 / e as f64)).collect();
+        assert_eq!(got, want);
+        created.keep_all();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_slow_epoch_reaches_the_file_without_a_flush() {
+        let dir = temp("slow");
+        let mut created = Created::default();
+        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        log.record(1, 0.5, 0.1, &[], BATCH_SECONDS, "cpu").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let text = loop {
+            let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+            if !text.is_empty() || std::time::Instant::now() > deadline {
+                break text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert_eq!(
+            text,
+            "{\"epoch\":1,\"loss\":0.5,\"lr\":0.1,\"time_s\":0.25,\"device\":\"cpu\"}\n"
+        );
+        // Faster epochs wait for a batch.
+        log.record(2, 0.25, 0.1, &[], 1e-3, "cpu").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(std::fs::read_to_string(dir.join(FILE)).unwrap(), text);
+        log.flush().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join(FILE))
+                .unwrap()
+                .lines()
+                .count(),
+            2
+        );
+        drop(log);
+        created.keep_all();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_line_that_cannot_be_written_is_an_error_naming_the_file() {
+        let full = Path::new("/dev/full");
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(full) else {
+            println!("skipped: no writable /dev/full here");
+            return;
+        };
+        let mut log = MetricsLog::new(full.to_path_buf(), file, MetricsHistory::new()).unwrap();
+        log.record(1, 0.5, 0.1, &[], 1.0, "cpu").unwrap();
+        let err = crate::message(&log.flush().unwrap_err());
+        assert!(err.starts_with("writing /dev/full: "), "{err}");
+        assert!(err.contains("No space left"), "{err}");
+        // Later epochs report it too, and so does the end of the run.
+        let later =
+            (2..=BATCH_EPOCHS + 1).find_map(|e| log.record(e, 0.5, 0.1, &[], 1.0, "cpu").err());
+        assert_eq!(crate::message(&later.expect("an error")), err);
+        assert_eq!(crate::message(&log.finish().unwrap_err()), err);
     }
 }

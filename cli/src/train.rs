@@ -483,7 +483,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         meta.insert("class_weight".into(), text.join(","));
     }
     let weights = safetensors::to_bytes(&model.state_dict(), Some(&meta))?;
-    log.flush()?;
+    let metrics_path = log.path().to_path_buf();
+    let history = log.finish()?;
     if let Err(e) = write_file(&dir.join("model.safetensors"), &weights, &mut created) {
         // The training is lost, not what the run folder holds: its config, the metrics and
         // any checkpoint stay.
@@ -511,7 +512,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         failed.extend(write_optional(p, "--save", |w| w.write_all(&weights)));
     }
     if let Some(p) = &args.metrics {
-        let from = log.path();
+        let from = &metrics_path;
         failed.extend(write_optional(p, "--metrics", |w| {
             std::io::copy(&mut std::fs::File::open(from)?, w).map(|_| ())
         }));
@@ -522,7 +523,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             &ReportInput {
                 title: &source_name(&config.data.train),
                 config: &config.to_toml(),
-                metrics: log.history(),
+                metrics: &history,
                 gradients: Some(&monitor),
                 loss_fn: &loss,
                 train: &data.train,
