@@ -21,6 +21,9 @@ use std::thread::JoinHandle;
 /// The metrics file's name inside a run folder.
 pub const FILE: &str = "metrics.jsonl";
 
+/// The fields of an epoch without held-out data (a static: one address for each name).
+static FIXED: [&str; 4] = ["epoch", "loss", "lr", "time_s"];
+
 /// The most epochs [`MetricsLog::record`] collects before it hands them to the writer.
 const BATCH_EPOCHS: usize = 256;
 
@@ -36,8 +39,9 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// The run folder's metrics file, open for appending, and the history the report draws.
 pub struct MetricsLog {
     path: PathBuf,
-    /// The fields of the epoch being recorded (reused).
+    /// The fields of the epoch being recorded, and their names (reused).
     fields: Vec<(&'static str, f64)>,
+    keys: Vec<&'static str>,
     /// The epochs collected for the writer, and how long they took to train.
     batch: Batch,
     batch_seconds: f64,
@@ -60,6 +64,27 @@ struct Batch {
 }
 
 impl Batch {
+    /// Whether an epoch with these fields (the same names, by address) on this device joins
+    /// the epochs collected.
+    fn has(&self, keys: &[&'static str], device: &str) -> bool {
+        self.keys.len() == keys.len()
+            && self
+                .keys
+                .iter()
+                .zip(keys)
+                .all(|(a, b)| std::ptr::eq(*a, *b))
+            && self.device == device
+    }
+
+    /// Empties the batch for epochs with these fields on this device.
+    fn reset(&mut self, keys: &[&'static str], device: &str) {
+        self.keys.clear();
+        self.keys.extend_from_slice(keys);
+        self.values.clear();
+        self.device.clear();
+        self.device.push_str(device);
+    }
+
     fn epochs(&self) -> usize {
         self.values.len() / self.keys.len().max(1)
     }
@@ -137,6 +162,7 @@ impl MetricsLog {
         Ok(MetricsLog {
             path,
             fields: Vec::with_capacity(16),
+            keys: Vec::with_capacity(16),
             batch: Batch::default(),
             batch_seconds: 0.0,
             spares: Vec::new(),
@@ -164,53 +190,51 @@ impl MetricsLog {
         seconds: f64,
         device: &str,
     ) -> Result<()> {
-        self.fields.clear();
-        self.fields
-            .extend([("epoch", epoch as f64), ("loss", loss), ("lr", lr)]);
-        for (set, e) in evals {
-            self.fields.push((key(set, "loss"), e.loss));
-            if let Some(a) = e.accuracy() {
-                self.fields.push((key(set, "accuracy"), a));
+        if evals.is_empty() {
+            // The common case, one line of fixed fields: no list of fields to build.
+            let values = [epoch as f64, loss, lr, seconds];
+            if !self.batch.has(&FIXED, device) {
+                self.hand_over()?;
+                self.batch.reset(&FIXED, device);
             }
-            // A binary classifier: class 1's precision, recall and F1, and the ROC AUC.
-            if let (Some(cm), Some(auc)) = (&e.confusion, e.auc) {
-                for (k, v) in [
-                    ("precision", cm.precision(1)),
-                    ("recall", cm.recall(1)),
-                    ("f1", cm.f1(1)),
-                    ("auc", auc),
-                ] {
-                    self.fields.push((key(set, k), v));
+            self.batch.values.extend_from_slice(&values);
+        } else {
+            self.fields.clear();
+            self.fields
+                .extend([("epoch", epoch as f64), ("loss", loss), ("lr", lr)]);
+            for (set, e) in evals {
+                self.fields.push((key(set, "loss"), e.loss));
+                if let Some(a) = e.accuracy() {
+                    self.fields.push((key(set, "accuracy"), a));
+                }
+                // A binary classifier: class 1's precision, recall and F1, and the ROC AUC.
+                if let (Some(cm), Some(auc)) = (&e.confusion, e.auc) {
+                    for (k, v) in [
+                        ("precision", cm.precision(1)),
+                        ("recall", cm.recall(1)),
+                        ("f1", cm.f1(1)),
+                        ("auc", auc),
+                    ] {
+                        self.fields.push((key(set, k), v));
+                    }
+                }
+                for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
+                    if let Some(v) = v {
+                        self.fields.push((key(set, k), v));
+                    }
                 }
             }
-            for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
-                if let Some(v) = v {
-                    self.fields.push((key(set, k), v));
-                }
+            self.fields.push(("time_s", seconds));
+            self.keys.clear();
+            self.keys.extend(self.fields.iter().map(|&(k, _)| k));
+            if !self.batch.has(&self.keys, device) {
+                self.hand_over()?;
+                self.batch.reset(&self.keys, device);
             }
+            self.batch
+                .values
+                .extend(self.fields.iter().map(|&(_, v)| v));
         }
-        self.fields.push(("time_s", seconds));
-        // The same fields (the same names, by address) on the same device as the epochs
-        // collected: this one joins them; else they go to the writer first.
-        let batch = &self.batch;
-        let same = batch.keys.len() == self.fields.len()
-            && batch
-                .keys
-                .iter()
-                .zip(&self.fields)
-                .all(|(a, (b, _))| std::ptr::eq(*a, *b))
-            && batch.device == device;
-        if !same {
-            self.hand_over()?;
-            let batch = &mut self.batch;
-            batch.keys.clear();
-            batch.keys.extend(self.fields.iter().map(|&(k, _)| k));
-            batch.device.clear();
-            batch.device.push_str(device);
-        }
-        self.batch
-            .values
-            .extend(self.fields.iter().map(|&(_, v)| v));
         self.batch_seconds += seconds;
         if self.batch.epochs() >= BATCH_EPOCHS || self.batch_seconds >= BATCH_SECONDS {
             self.hand_over()?;
@@ -504,6 +528,69 @@ mod tests {
             match v["lr"].as_f64() {
                 Some(got) => assert_eq!(got, lr, "{line}"),
                 None => assert!(lr.is_nan() && v["lr"].is_null(), "{line}"),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn epochs_with_and_without_held_out_metrics_or_another_device_keep_their_own_fields() {
+        let dir = temp("fields");
+        let mut created = Created::default();
+        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let regression = |loss: f64| Evaluation {
+            loss,
+            confusion: None,
+            mse: Some(2.0 * loss),
+            mae: Some(loss / 2.0),
+            r2: Some(0.5),
+            auc: None,
+        };
+        // Held-out metrics come and go (a set can be empty some epochs), and so does the device.
+        let plan: [(usize, &str); 6] = [
+            (0, "cpu"),
+            (1, "cpu"),
+            (2, "cpu"),
+            (0, "cpu"),
+            (0, "cuda:0"),
+            (1, "cuda:0"),
+        ];
+        for (i, &(sets, device)) in plan.iter().enumerate() {
+            let evals: Vec<(&'static str, Evaluation)> = [("val", 0.25), ("test", 0.75)]
+                .into_iter()
+                .take(sets)
+                .map(|(set, loss)| (set, regression(loss)))
+                .collect();
+            log.record(i + 1, 1.0, 0.1, &evals, 0.5, device).unwrap();
+        }
+        let history = log.finish().unwrap();
+        assert_eq!(history.epochs(), plan.len());
+        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), plan.len());
+        for (i, (line, &(sets, device))) in lines.iter().zip(&plan).enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            // In the line's order: each key is a quoted name followed by a colon.
+            let keys: Vec<&str> = line
+                .split('"')
+                .collect::<Vec<_>>()
+                .windows(2)
+                .filter(|w| w[1].starts_with(':'))
+                .map(|w| w[0])
+                .collect();
+            let mut want = vec!["epoch", "loss", "lr"];
+            for set in ["val", "test"].iter().take(sets) {
+                want.extend(match *set {
+                    "val" => ["val_loss", "val_mse", "val_mae", "val_r2"],
+                    _ => ["test_loss", "test_mse", "test_mae", "test_r2"],
+                });
+            }
+            want.extend(["time_s", "device"]);
+            assert_eq!(keys, want, "{line}");
+            assert_eq!(v["epoch"].as_u64(), Some(i as u64 + 1), "{line}");
+            assert_eq!(v["device"].as_str(), Some(device), "{line}");
+            if sets > 0 {
+                assert_eq!(v["val_mse"].as_f64(), Some(0.5), "{line}");
             }
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -13,7 +13,7 @@ use crate::lock;
 use crate::metrics::MetricsLog;
 use crate::output::{check_dir, check_parent, run_folder, write_file, write_optional, Created};
 use crate::prepare::{model_metadata, prepare, source_name, Prepared};
-use crate::progress::Progress;
+use crate::progress::{Headline, Progress};
 use crate::signals;
 use anyhow::{bail, Context, Result};
 use backprop::data::{DataLoader, Dataset};
@@ -329,13 +329,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     };
     let epochs = config.train.epochs;
     let device_name = device::describe(&device);
-    let mut progress = Progress::new(
-        epochs,
-        state.epoch,
-        args.quiet,
-        data.n_classes.is_some(),
-        &device_name,
-    );
+    let mut progress = Progress::new(epochs, state.epoch, args.quiet, &device_name);
     let mut gpu_memory_peak = device.memory_used();
     let mut last_checkpoint: Option<usize> = checkpoint.as_ref().map(|_| state.epoch);
     // Gradient norms for report.html, from about five evenly spaced steps per epoch.
@@ -349,8 +343,10 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
     let record_every = (loader.len() / 5).max(1);
     let stop = || signals::requested().is_some();
+    // An epoch's time_s runs from the end of the one before (or from here) to its own end: one
+    // clock reading an epoch. Writing a checkpoint is not counted.
+    let mut mark = Instant::now();
     while state.epoch < epochs {
-        let started = Instant::now();
         let epoch = state.epoch + 1;
         let lr = optimizer.lr();
         model.train();
@@ -407,18 +403,14 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             bail!("training stopped at epoch {epoch}: the loss became {epoch_loss}; {last}; no model was written");
         }
         let evals = evaluate_sets(&mut model, &loss, &data, threshold);
-        log.record(
-            epoch,
-            epoch_loss,
-            lr,
-            &evals,
-            started.elapsed().as_secs_f64(),
-            &device_label,
-        )?;
+        let now = Instant::now();
+        let seconds = now.duration_since(mark).as_secs_f64();
+        mark = now;
+        log.record(epoch, epoch_loss, lr, &evals, seconds, &device_label)?;
         if let Some(used) = device.memory_used() {
             gpu_memory_peak = Some(gpu_memory_peak.map_or(used, |p| p.max(used)));
         }
-        progress.epoch(epoch, epoch_loss, headline(&evals));
+        progress.epoch(epoch, epoch_loss, headline(&evals), now);
         let val_loss = evals.iter().find(|(n, _)| *n == "val").map(|(_, e)| e.loss);
         if let Some(s) = scheduler.as_mut() {
             match val_loss {
@@ -451,6 +443,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             );
             save_checkpoint(&ck, &dir, &mut log, &mut created)?;
             last_checkpoint = Some(epoch);
+            mark = Instant::now();
         }
         if let Some(signal) = interrupted {
             let at = position(epoch, 0, loader.len());
@@ -683,11 +676,11 @@ fn evaluate_sets(
 }
 
 /// The number the progress bar shows: held-out accuracy (or R²) when there is held-out data.
-fn headline(evals: &[(&str, Evaluation)]) -> Option<(String, f64)> {
-    let (name, e) = evals.first()?;
+fn headline(evals: &[(&'static str, Evaluation)]) -> Option<Headline> {
+    let &(set, ref e) = evals.first()?;
     match (e.accuracy(), e.r2) {
-        (Some(a), _) => Some((format!("{name} acc"), a)),
-        (None, Some(r2)) => Some((format!("{name} R²"), r2)),
+        (Some(value), _) => Some(Headline::Accuracy { set, value }),
+        (None, Some(value)) => Some(Headline::R2 { set, value }),
         _ => None,
     }
 }
