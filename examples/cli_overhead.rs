@@ -8,7 +8,8 @@
 //!
 //! - **library**: the harness's loop (`benches/common/workloads.rs`, as in
 //!   `examples/bench_side_by_side.rs`): `zero_grad`, forward, loss, `backward`, [clip], `step`,
-//!   [scheduler step], on data in memory; seconds per step over timed blocks after a warm-up.
+//!   [scheduler step], on data in memory; seconds per step over timed blocks (at least a quarter
+//!   of a second each) after a warm-up, the median block.
 //! - **cli**: `target/release/backprop train` on a config with the same model, loss, optimizer,
 //!   hyperparameters, batch size and data size, run twice, for `e1` and `e2` epochs; the cost
 //!   of a step is the difference of the two wall-clock times over the difference of their step
@@ -193,14 +194,12 @@ fn library(name: &str, cpu: bool) -> f64 {
     let mut w = workloads::build(name, false);
     let t = Instant::now();
     (w.run)(w.warmup);
-    // A thread's CPU time advances in scheduler ticks (4 ms here): blocks of CPU time last at
-    // least a quarter of a second, so a tick is under 2% of one.
+    // Blocks last at least a quarter of a second: a thread's CPU time advances in scheduler
+    // ticks (4 ms here), so a tick is under 2% of one; and wall-clock blocks as short as the
+    // harness's own (5 ms of xor) would let the median pick blocks that nothing interrupted,
+    // while the CLI's figure spans whole runs of a second and more, interruptions included.
     let warm = t.elapsed().as_secs_f64() / w.warmup.max(1) as f64;
-    let steps = if cpu {
-        w.steps.max((0.25 / warm.max(1e-9)) as usize)
-    } else {
-        w.steps
-    };
+    let steps = w.steps.max((0.25 / warm.max(1e-9)) as usize);
     let per_step: Vec<f64> = (0..w.repeats)
         .map(|_| {
             let (t, c) = (Instant::now(), cpu_seconds());

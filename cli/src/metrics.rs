@@ -54,39 +54,43 @@ pub struct MetricsLog {
     failed: Option<String>,
 }
 
-/// Epochs collected for the writer: their field names (the same for each), their values one
-/// epoch after another, and the device they ran on.
+/// Epochs collected for the writer: their field names (the same for each) and their values,
+/// one epoch after another.
 #[derive(Default)]
 struct Batch {
     keys: Vec<&'static str>,
     values: Vec<f64>,
-    device: String,
+    epochs: usize,
 }
 
 impl Batch {
-    /// Whether an epoch with these fields (the same names, by address) on this device joins
-    /// the epochs collected.
-    fn has(&self, keys: &[&'static str], device: &str) -> bool {
+    /// Whether an epoch with these fields (the same names, by address) joins the epochs
+    /// collected.
+    fn has(&self, keys: &[&'static str]) -> bool {
         self.keys.len() == keys.len()
             && self
                 .keys
                 .iter()
                 .zip(keys)
                 .all(|(a, b)| std::ptr::eq(*a, *b))
-            && self.device == device
     }
 
-    /// Empties the batch for epochs with these fields on this device.
-    fn reset(&mut self, keys: &[&'static str], device: &str) {
+    /// Empties the batch for epochs with these fields.
+    fn reset(&mut self, keys: &[&'static str]) {
         self.keys.clear();
         self.keys.extend_from_slice(keys);
-        self.values.clear();
-        self.device.clear();
-        self.device.push_str(device);
+        self.clear();
     }
 
-    fn epochs(&self) -> usize {
-        self.values.len() / self.keys.len().max(1)
+    fn clear(&mut self) {
+        self.values.clear();
+        self.epochs = 0;
+    }
+
+    /// Adds an epoch's values, in the order of the keys.
+    fn push(&mut self, values: impl IntoIterator<Item = f64>) {
+        self.values.extend(values);
+        self.epochs += 1;
     }
 }
 
@@ -105,18 +109,24 @@ enum FromWriter {
 }
 
 impl MetricsLog {
-    /// Starts `dir/metrics.jsonl` for a new run.
-    pub fn create(dir: &Path, created: &mut Created) -> Result<MetricsLog> {
+    /// Starts `dir/metrics.jsonl` for a new run on `device` (the name each line gives).
+    pub fn create(dir: &Path, device: &str, created: &mut Created) -> Result<MetricsLog> {
         let path = dir.join(FILE);
         let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
         created.add(&path);
-        MetricsLog::new(path, file, MetricsHistory::new())
+        MetricsLog::new(path, file, device, MetricsHistory::new())
     }
 
     /// Continues `dir/metrics.jsonl` after a checkpoint of `epochs` epochs: its lines up to
     /// that epoch are kept (lines written after the checkpoint, by a run that then stopped, are
-    /// dropped: those epochs are trained again) and read back into the history.
-    pub fn resume(dir: &Path, epochs: usize, created: &mut Created) -> Result<MetricsLog> {
+    /// dropped: those epochs are trained again) and read back into the history. The lines
+    /// that follow give `device`, where the run goes on.
+    pub fn resume(
+        dir: &Path,
+        epochs: usize,
+        device: &str,
+        created: &mut Created,
+    ) -> Result<MetricsLog> {
         let path = dir.join(FILE);
         let mut history = MetricsHistory::new();
         let mut kept: u64 = 0;
@@ -139,11 +149,11 @@ impl MetricsLog {
         file.set_len(kept)
             .with_context(|| format!("writing {}", path.display()))?;
         created.keep(&path);
-        MetricsLog::new(path, file, history)
+        MetricsLog::new(path, file, device, history)
     }
 
     /// Starts the writer thread on `file`.
-    fn new(path: PathBuf, file: File, history: MetricsHistory) -> Result<MetricsLog> {
+    fn new(path: PathBuf, file: File, device: &str, history: MetricsHistory) -> Result<MetricsLog> {
         let (to_writer, inbox) = sync_channel(BATCHES_IN_FLIGHT);
         let (outbox, from_writer) = channel();
         let lines = Lines {
@@ -152,6 +162,7 @@ impl MetricsLog {
             text: String::new(),
             fields: Vec::with_capacity(16),
             lr: (f64::NAN, String::new()),
+            device: device.to_string(),
             history,
             failed: None,
         };
@@ -188,16 +199,15 @@ impl MetricsLog {
         lr: f64,
         evals: &[(&'static str, Evaluation)],
         seconds: f64,
-        device: &str,
     ) -> Result<()> {
         if evals.is_empty() {
             // The common case, one line of fixed fields: no list of fields to build.
             let values = [epoch as f64, loss, lr, seconds];
-            if !self.batch.has(&FIXED, device) {
+            if !self.batch.has(&FIXED) {
                 self.hand_over()?;
-                self.batch.reset(&FIXED, device);
+                self.batch.reset(&FIXED);
             }
-            self.batch.values.extend_from_slice(&values);
+            self.batch.push(values);
         } else {
             self.fields.clear();
             self.fields
@@ -227,16 +237,14 @@ impl MetricsLog {
             self.fields.push(("time_s", seconds));
             self.keys.clear();
             self.keys.extend(self.fields.iter().map(|&(k, _)| k));
-            if !self.batch.has(&self.keys, device) {
+            if !self.batch.has(&self.keys) {
                 self.hand_over()?;
-                self.batch.reset(&self.keys, device);
+                self.batch.reset(&self.keys);
             }
-            self.batch
-                .values
-                .extend(self.fields.iter().map(|&(_, v)| v));
+            self.batch.push(self.fields.iter().map(|&(_, v)| v));
         }
         self.batch_seconds += seconds;
-        if self.batch.epochs() >= BATCH_EPOCHS || self.batch_seconds >= BATCH_SECONDS {
+        if self.batch.epochs >= BATCH_EPOCHS || self.batch_seconds >= BATCH_SECONDS {
             self.hand_over()?;
         }
         Ok(())
@@ -261,8 +269,7 @@ impl MetricsLog {
         }
         let mut next = self.spares.pop().unwrap_or_default();
         next.keys.clone_from(&self.batch.keys);
-        next.device.clone_from(&self.batch.device);
-        next.values.clear();
+        next.clear();
         let batch = std::mem::replace(&mut self.batch, next);
         let sent = self
             .to_writer
@@ -343,6 +350,8 @@ struct Lines {
     fields: Vec<(&'static str, f64)>,
     /// The learning rate last written and its text (it seldom changes between epochs).
     lr: (f64, String),
+    /// Where the run trains, on every line.
+    device: String,
     history: MetricsHistory,
     /// Why writing failed: nothing more is written, and every flush reports it.
     failed: Option<String>,
@@ -363,7 +372,7 @@ impl Lines {
                             let _ = outbox.send(FromWriter::Failed(text));
                         }
                     }
-                    batch.values.clear();
+                    batch.clear();
                     outbox.send(FromWriter::Spare(batch))
                 }
                 ToWriter::Flush => outbox.send(FromWriter::Flushed(match &self.failed {
@@ -380,7 +389,7 @@ impl Lines {
         let width = batch.keys.len();
         self.text.clear();
         for values in batch.values.chunks_exact(width) {
-            self.push_line(&batch.keys, values, &batch.device);
+            self.push_line(&batch.keys, values);
             self.fields.clear();
             self.fields
                 .extend(batch.keys.iter().copied().zip(values.iter().copied()));
@@ -393,7 +402,7 @@ impl Lines {
 
     /// Adds one epoch's line: `values` in the order of `keys`, which are epoch, loss and lr,
     /// the held-out metrics, and time_s.
-    fn push_line(&mut self, keys: &[&'static str], values: &[f64], device: &str) {
+    fn push_line(&mut self, keys: &[&'static str], values: &[f64]) {
         // The fixed fields first, then the held-out metrics, then time and device: each key is
         // known here, so no field's key is compared to pick its format.
         let line = &mut self.text;
@@ -419,7 +428,7 @@ impl Lines {
         line.push_str(",\"time_s\":");
         push_seconds(line, values[last]);
         line.push_str(",\"device\":\"");
-        line.push_str(device);
+        line.push_str(&self.device);
         line.push_str("\"}\n");
     }
 }
@@ -516,10 +525,10 @@ mod tests {
     fn a_learning_rate_that_changes_is_written_as_it_is() {
         let dir = temp("lr");
         let mut created = Created::default();
-        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let mut log = MetricsLog::create(&dir, "cpu", &mut created).unwrap();
         let lrs = [0.1, 0.1, 0.01, 0.01, 1e-3, f64::NAN, 0.1];
         for (i, &lr) in lrs.iter().enumerate() {
-            log.record(i + 1, 1.0, lr, &[], 0.25, "cpu").unwrap();
+            log.record(i + 1, 1.0, lr, &[], 0.25).unwrap();
         }
         log.flush().unwrap();
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
@@ -534,10 +543,10 @@ mod tests {
     }
 
     #[test]
-    fn epochs_with_and_without_held_out_metrics_or_another_device_keep_their_own_fields() {
+    fn epochs_with_and_without_held_out_metrics_keep_their_own_fields() {
         let dir = temp("fields");
         let mut created = Created::default();
-        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let mut log = MetricsLog::create(&dir, "cpu", &mut created).unwrap();
         let regression = |loss: f64| Evaluation {
             loss,
             confusion: None,
@@ -546,29 +555,22 @@ mod tests {
             r2: Some(0.5),
             auc: None,
         };
-        // Held-out metrics come and go (a set can be empty some epochs), and so does the device.
-        let plan: [(usize, &str); 6] = [
-            (0, "cpu"),
-            (1, "cpu"),
-            (2, "cpu"),
-            (0, "cpu"),
-            (0, "cuda:0"),
-            (1, "cuda:0"),
-        ];
-        for (i, &(sets, device)) in plan.iter().enumerate() {
+        // Held-out metrics come and go (a set can be empty some epochs).
+        let plan = [0, 1, 2, 0, 0, 1];
+        for (i, &sets) in plan.iter().enumerate() {
             let evals: Vec<(&'static str, Evaluation)> = [("val", 0.25), ("test", 0.75)]
                 .into_iter()
                 .take(sets)
                 .map(|(set, loss)| (set, regression(loss)))
                 .collect();
-            log.record(i + 1, 1.0, 0.1, &evals, 0.5, device).unwrap();
+            log.record(i + 1, 1.0, 0.1, &evals, 0.5).unwrap();
         }
         let history = log.finish().unwrap();
         assert_eq!(history.epochs(), plan.len());
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), plan.len());
-        for (i, (line, &(sets, device))) in lines.iter().zip(&plan).enumerate() {
+        for (i, (line, &sets)) in lines.iter().zip(&plan).enumerate() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             // In the line's order: each key is a quoted name followed by a colon.
             let keys: Vec<&str> = line
@@ -588,7 +590,7 @@ mod tests {
             want.extend(["time_s", "device"]);
             assert_eq!(keys, want, "{line}");
             assert_eq!(v["epoch"].as_u64(), Some(i as u64 + 1), "{line}");
-            assert_eq!(v["device"].as_str(), Some(device), "{line}");
+            assert_eq!(v["device"].as_str(), Some("cpu"), "{line}");
             if sets > 0 {
                 assert_eq!(v["val_mse"].as_f64(), Some(0.5), "{line}");
             }
@@ -600,14 +602,14 @@ mod tests {
     fn lines_are_json_and_resume_drops_epochs_after_the_checkpoint() {
         let dir = temp("resume");
         let mut created = Created::default();
-        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let mut log = MetricsLog::create(&dir, "cpu", &mut created).unwrap();
         for epoch in 1..=5 {
             let loss = if epoch == 3 {
                 f64::NAN
             } else {
                 1.0 / epoch as f64
             };
-            log.record(epoch, loss, 1e-3, &[], 0.5, "cpu").unwrap();
+            log.record(epoch, loss, 1e-3, &[], 0.5).unwrap();
         }
         log.flush().unwrap();
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
@@ -626,8 +628,9 @@ mod tests {
         assert_eq!(history.total("time_s"), Some(2.5));
         assert_eq!(history.epochs(), 5);
 
-        let mut log = MetricsLog::resume(&dir, 2, &mut created).unwrap();
-        log.record(3, 0.3, 1e-3, &[], 0.5, "cpu").unwrap();
+        // The run goes on on a GPU: the lines kept say cpu, the new one cuda:0.
+        let mut log = MetricsLog::resume(&dir, 2, "cuda:0", &mut created).unwrap();
+        log.record(3, 0.3, 1e-3, &[], 0.5).unwrap();
         let history = log.finish().unwrap();
         assert_eq!(history.epochs(), 3);
         assert_eq!(history.series("epoch").unwrap(), [1.0, 2.0, 3.0]);
@@ -641,6 +644,18 @@ mod tests {
             })
             .collect();
         assert_eq!(epochs, vec![1, 2, 3]);
+        let devices: Vec<&str> = text
+            .lines()
+            .map(|l| &l[l.find("\"device\":").unwrap()..])
+            .collect();
+        assert_eq!(
+            devices,
+            [
+                r#""device":"cpu"}"#,
+                r#""device":"cpu"}"#,
+                r#""device":"cuda:0"}"#
+            ]
+        );
         created.keep_all();
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -649,10 +664,10 @@ mod tests {
     fn tiny_epochs_are_written_in_batches_in_order_and_all_of_them_on_drop() {
         let dir = temp("batches");
         let mut created = Created::default();
-        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
+        let mut log = MetricsLog::create(&dir, "cpu", &mut created).unwrap();
         let epochs = 3 * BATCH_EPOCHS + 7;
         for epoch in 1..=epochs {
-            log.record(epoch, 1.0 / epoch as f64, 0.1, &[], 1e-6, "cpu")
+            log.record(epoch, 1.0 / epoch as f64, 0.1, &[], 1e-6)
                 .unwrap();
         }
         // Dropped without a flush, as on an error: every epoch recorded is still written.
@@ -675,8 +690,8 @@ mod tests {
     fn a_slow_epoch_reaches_the_file_without_a_flush() {
         let dir = temp("slow");
         let mut created = Created::default();
-        let mut log = MetricsLog::create(&dir, &mut created).unwrap();
-        log.record(1, 0.5, 0.1, &[], BATCH_SECONDS, "cpu").unwrap();
+        let mut log = MetricsLog::create(&dir, "cpu", &mut created).unwrap();
+        log.record(1, 0.5, 0.1, &[], BATCH_SECONDS).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let text = loop {
             let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
@@ -690,7 +705,7 @@ mod tests {
             "{\"epoch\":1,\"loss\":0.5,\"lr\":0.1,\"time_s\":0.25,\"device\":\"cpu\"}\n"
         );
         // Faster epochs wait for a batch.
-        log.record(2, 0.25, 0.1, &[], 1e-3, "cpu").unwrap();
+        log.record(2, 0.25, 0.1, &[], 1e-3).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert_eq!(std::fs::read_to_string(dir.join(FILE)).unwrap(), text);
         log.flush().unwrap();
@@ -713,14 +728,14 @@ mod tests {
             println!("skipped: no writable /dev/full here");
             return;
         };
-        let mut log = MetricsLog::new(full.to_path_buf(), file, MetricsHistory::new()).unwrap();
-        log.record(1, 0.5, 0.1, &[], 1.0, "cpu").unwrap();
+        let mut log =
+            MetricsLog::new(full.to_path_buf(), file, "cpu", MetricsHistory::new()).unwrap();
+        log.record(1, 0.5, 0.1, &[], 1.0).unwrap();
         let err = crate::message(&log.flush().unwrap_err());
         assert!(err.starts_with("writing /dev/full: "), "{err}");
         assert!(err.contains("No space left"), "{err}");
         // Later epochs report it too, and so does the end of the run.
-        let later =
-            (2..=BATCH_EPOCHS + 1).find_map(|e| log.record(e, 0.5, 0.1, &[], 1.0, "cpu").err());
+        let later = (2..=BATCH_EPOCHS + 1).find_map(|e| log.record(e, 0.5, 0.1, &[], 1.0).err());
         assert_eq!(crate::message(&later.expect("an error")), err);
         assert_eq!(crate::message(&log.finish().unwrap_err()), err);
     }

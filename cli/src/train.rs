@@ -317,10 +317,9 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
     }
 
     let mut log = match &checkpoint {
-        Some(_) => MetricsLog::resume(&dir, state.epoch, &mut created)?,
-        None => MetricsLog::create(&dir, &mut created)?,
+        Some(_) => MetricsLog::resume(&dir, state.epoch, &device.to_string(), &mut created)?,
+        None => MetricsLog::create(&dir, &device.to_string(), &mut created)?,
     };
-    let device_label = device.to_string();
 
     let loss = loss_fn(config.train.loss, class_weights.as_deref());
     let options = StepOptions {
@@ -406,7 +405,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         let now = Instant::now();
         let seconds = now.duration_since(mark).as_secs_f64();
         mark = now;
-        log.record(epoch, epoch_loss, lr, &evals, seconds, &device_label)?;
+        log.record(epoch, epoch_loss, lr, &evals, seconds)?;
         if let Some(used) = device.memory_used() {
             gpu_memory_peak = Some(gpu_memory_peak.map_or(used, |p| p.max(used)));
         }
