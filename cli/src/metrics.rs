@@ -21,9 +21,6 @@ use std::thread::JoinHandle;
 /// The metrics file's name inside a run folder.
 pub const FILE: &str = "metrics.jsonl";
 
-/// The fields of an epoch without held-out data (a static: one address for each name).
-static FIXED: [&str; 4] = ["epoch", "loss", "lr", "time_s"];
-
 /// The most epochs [`MetricsLog::record`] collects before it hands them to the writer.
 const BATCH_EPOCHS: usize = 256;
 
@@ -39,9 +36,8 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// The run folder's metrics file, open for appending, and the history the report draws.
 pub struct MetricsLog {
     path: PathBuf,
-    /// The fields of the epoch being recorded, and their names (reused).
+    /// The fields of the epoch being recorded (reused).
     fields: Vec<(&'static str, f64)>,
-    keys: Vec<&'static str>,
     /// The epochs collected for the writer, and how long they took to train.
     batch: Batch,
     batch_seconds: f64,
@@ -66,19 +62,15 @@ struct Batch {
 impl Batch {
     /// Whether an epoch with these fields (the same names, by address) joins the epochs
     /// collected.
-    fn has(&self, keys: &[&'static str]) -> bool {
+    fn has(&self, keys: impl ExactSizeIterator<Item = &'static str>) -> bool {
         self.keys.len() == keys.len()
-            && self
-                .keys
-                .iter()
-                .zip(keys)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
+            && self.keys.iter().zip(keys).all(|(a, b)| std::ptr::eq(*a, b))
     }
 
     /// Empties the batch for epochs with these fields.
-    fn reset(&mut self, keys: &[&'static str]) {
+    fn reset(&mut self, keys: impl Iterator<Item = &'static str>) {
         self.keys.clear();
-        self.keys.extend_from_slice(keys);
+        self.keys.extend(keys);
         self.clear();
     }
 
@@ -173,7 +165,6 @@ impl MetricsLog {
         Ok(MetricsLog {
             path,
             fields: Vec::with_capacity(16),
-            keys: Vec::with_capacity(16),
             batch: Batch::default(),
             batch_seconds: 0.0,
             spares: Vec::new(),
@@ -200,49 +191,37 @@ impl MetricsLog {
         evals: &[(&'static str, Evaluation)],
         seconds: f64,
     ) -> Result<()> {
-        if evals.is_empty() {
-            // The common case, one line of fixed fields: no list of fields to build.
-            let values = [epoch as f64, loss, lr, seconds];
-            if !self.batch.has(&FIXED) {
-                self.hand_over()?;
-                self.batch.reset(&FIXED);
+        self.fields.clear();
+        self.fields
+            .extend([("epoch", epoch as f64), ("loss", loss), ("lr", lr)]);
+        for (set, e) in evals {
+            self.fields.push((key(set, "loss"), e.loss));
+            if let Some(a) = e.accuracy() {
+                self.fields.push((key(set, "accuracy"), a));
             }
-            self.batch.push(values);
-        } else {
-            self.fields.clear();
-            self.fields
-                .extend([("epoch", epoch as f64), ("loss", loss), ("lr", lr)]);
-            for (set, e) in evals {
-                self.fields.push((key(set, "loss"), e.loss));
-                if let Some(a) = e.accuracy() {
-                    self.fields.push((key(set, "accuracy"), a));
-                }
-                // A binary classifier: class 1's precision, recall and F1, and the ROC AUC.
-                if let (Some(cm), Some(auc)) = (&e.confusion, e.auc) {
-                    for (k, v) in [
-                        ("precision", cm.precision(1)),
-                        ("recall", cm.recall(1)),
-                        ("f1", cm.f1(1)),
-                        ("auc", auc),
-                    ] {
-                        self.fields.push((key(set, k), v));
-                    }
-                }
-                for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
-                    if let Some(v) = v {
-                        self.fields.push((key(set, k), v));
-                    }
+            // A binary classifier: class 1's precision, recall and F1, and the ROC AUC.
+            if let (Some(cm), Some(auc)) = (&e.confusion, e.auc) {
+                for (k, v) in [
+                    ("precision", cm.precision(1)),
+                    ("recall", cm.recall(1)),
+                    ("f1", cm.f1(1)),
+                    ("auc", auc),
+                ] {
+                    self.fields.push((key(set, k), v));
                 }
             }
-            self.fields.push(("time_s", seconds));
-            self.keys.clear();
-            self.keys.extend(self.fields.iter().map(|&(k, _)| k));
-            if !self.batch.has(&self.keys) {
-                self.hand_over()?;
-                self.batch.reset(&self.keys);
+            for (k, v) in [("mse", e.mse), ("mae", e.mae), ("r2", e.r2)] {
+                if let Some(v) = v {
+                    self.fields.push((key(set, k), v));
+                }
             }
-            self.batch.push(self.fields.iter().map(|&(_, v)| v));
         }
+        self.fields.push(("time_s", seconds));
+        if !self.batch.has(self.fields.iter().map(|&(k, _)| k)) {
+            self.hand_over()?;
+            self.batch.reset(self.fields.iter().map(|&(k, _)| k));
+        }
+        self.batch.push(self.fields.iter().map(|&(_, v)| v));
         self.batch_seconds += seconds;
         if self.batch.epochs >= BATCH_EPOCHS || self.batch_seconds >= BATCH_SECONDS {
             self.hand_over()?;
@@ -501,6 +480,15 @@ mod tests {
         dir
     }
 
+    /// The lines of `dir/metrics.jsonl`, parsed.
+    fn json_lines(dir: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join(FILE))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn seconds_are_written_to_the_microsecond() {
         let cases = [
@@ -635,13 +623,9 @@ mod tests {
         assert_eq!(history.epochs(), 3);
         assert_eq!(history.series("epoch").unwrap(), [1.0, 2.0, 3.0]);
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
-        let epochs: Vec<u64> = text
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
-                    .as_u64()
-                    .unwrap()
-            })
+        let epochs: Vec<u64> = json_lines(&dir)
+            .iter()
+            .map(|v| v["epoch"].as_u64().unwrap())
             .collect();
         assert_eq!(epochs, vec![1, 2, 3]);
         let devices: Vec<&str> = text
@@ -672,13 +656,9 @@ mod tests {
         }
         // Dropped without a flush, as on an error: every epoch recorded is still written.
         drop(log);
-        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
-        let got: Vec<(u64, f64)> = text
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["epoch"].as_u64().unwrap(), v["loss"].as_f64().unwrap())
-            })
+        let got: Vec<(u64, f64)> = json_lines(&dir)
+            .iter()
+            .map(|v| (v["epoch"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
             .collect();
         let want: Vec<(u64, f64)> = (1..=epochs).map(|e| (e as u64, 1.0 / e as f64)).collect();
         assert_eq!(got, want);
