@@ -8,13 +8,18 @@
 //!
 //! - **library**: the harness's loop (`benches/common/workloads.rs`, as in
 //!   `examples/bench_side_by_side.rs`): `zero_grad`, forward, loss, `backward`, [clip], `step`,
-//!   [scheduler step], on data in memory; seconds per step over timed blocks (at least a quarter
-//!   of a second each) after a warm-up, the median block.
+//!   [scheduler step], on data in memory. It runs the steps of the first `e1` epochs untimed,
+//!   then the steps of the next `e2 - e1` epochs in one timed block: the stretch of training the
+//!   CLI's figure covers. (A stretch matters: advanced's StepLR takes the learning rate through
+//!   subnormal numbers between steps 12,000 and 24,000, and those steps take up to 30% longer.)
 //! - **cli**: `target/release/backprop train` on a config with the same model, loss, optimizer,
 //!   hyperparameters, batch size and data size, run twice, for `e1` and `e2` epochs; the cost
 //!   of a step is the difference of the two wall-clock times over the difference of their step
 //!   counts. Everything that grows with the epochs counts (per-epoch metrics, the gradient
 //!   monitor, the report's curves); loading the data and writing the model do not.
+//!
+//! Both sides use the command's allocator (mimalloc, see cli/Cargo.toml), so that no
+//! difference between allocators is counted as the command's.
 //!
 //! Build it with `--features cuda`, as the command is built: the feature alone costs the tiny
 //! workloads about 9% per step on the CPU, and it is not the CLI's cost.
@@ -39,6 +44,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// The command's allocator (cli/src/main.rs), for the library loop too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     let i = args.iter().position(|a| a == name)?;
@@ -55,7 +64,7 @@ struct CliWorkload {
     epochs: (usize, usize),
 }
 
-const XOR_DATA: &str = "[data]\ntrain = \"xor\"\n";
+const XOR_DATA: &str = "[data]\ntrain = \"xor\"\nstandardize = false\n";
 const NPY_DATA: &str = "[data]\ntrain_x = \"x.npy\"\ntrain_y = \"y.npy\"\nstandardize = false\n";
 
 fn workload(name: &str) -> CliWorkload {
@@ -76,31 +85,33 @@ fn workload(name: &str) -> CliWorkload {
             name: "mnist",
             config: "[model]\nlayers = [784, 256, 128, 10]\n[train]\nloss = \"cross_entropy\"\noptimizer = \"adam\"\nlr = 0.001\nbatch_size = 128\nshuffle = false\n",
             steps_per_epoch: 469,
-            epochs: (1, 4),
+            epochs: (1, 9),
         },
         "wide" => CliWorkload {
             name: "wide",
             config: "[model]\nlayers = [1024, 4096, 4096, 1024]\n[train]\nloss = \"mse\"\noptimizer = \"sgd\"\nlr = 0.01\nmomentum = 0.9\nbatch_size = 512\nshuffle = false\n",
             steps_per_epoch: 1,
-            epochs: (2, 10),
+            epochs: (2, 18),
         },
         other => panic!("unknown workload {other} (xor, advanced, mnist, wide)"),
     }
 }
 
-/// Writes `x.npy`/`y.npy` in `dir` for the workloads that read files (random, fixed seed, the
-/// harness's sizes).
+/// Writes `x.npy`/`y.npy` in `dir` for the workloads that read files: the harness's data,
+/// drawn in the harness's order, so that both sides train the same model on the same numbers.
 fn write_data(name: &str, dir: &Path) {
     let mut g = Generator::new(1234);
     let (x, y) = match name {
         "mnist" => {
-            let n = 60_000;
-            let x = Array::new(
-                &[n, 784],
-                (0..n * 784).map(|_| g.normal(0.0, 1.0)).collect(),
-            );
-            let y = Array::new(&[n], (0..n).map(|_| g.below(10) as f32).collect());
-            (x, y)
+            // The harness draws batch by batch: 128 rows of x, then their 128 labels.
+            let (n, bs, f) = (60_000, 128, 784);
+            let (mut x, mut y) = (Vec::with_capacity(n * f), Vec::with_capacity(n));
+            for start in (0..n).step_by(bs) {
+                let rows = bs.min(n - start);
+                x.extend((0..rows * f).map(|_| g.normal(0.0, 1.0)));
+                y.extend((0..rows).map(|_| g.below(10) as f32));
+            }
+            (Array::new(&[n, f], x), Array::new(&[n], y))
         }
         "wide" => {
             let x = Array::new(
@@ -134,8 +145,9 @@ fn cpu_seconds() -> f64 {
     ns as f64 * 1e-9
 }
 
-/// Seconds (wall-clock, or CPU with `cpu`) of one `backprop train` run of `epochs` epochs.
-fn cli_run(bin: &Path, dir: &Path, w: &CliWorkload, epochs: usize, cpu: bool) -> f64 {
+/// Seconds (wall-clock, or CPU with `cpu`) of one `backprop train` run of `epochs` epochs, and
+/// its last epoch's loss.
+fn cli_run(bin: &Path, dir: &Path, w: &CliWorkload, epochs: usize, cpu: bool) -> (f64, f64) {
     let data = if w.name == "xor" || w.name == "advanced" {
         XOR_DATA
     } else {
@@ -167,52 +179,46 @@ fn cli_run(bin: &Path, dir: &Path, w: &CliWorkload, epochs: usize, cpu: bool) ->
         "backprop train failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    let loss = last["loss"].as_f64().expect("a loss in metrics.jsonl");
     if cpu {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let line = stderr
             .lines()
             .rfind(|l| l.starts_with("cpu "))
             .expect("/usr/bin/time output");
-        return line[4..]
-            .split(' ')
-            .map(|v| v.parse::<f64>().unwrap())
-            .sum();
+        let cpu_seconds = line[4..].split(' ').map(|v| v.parse::<f64>().unwrap());
+        return (cpu_seconds.sum(), loss);
     }
-    seconds
+    (seconds, loss)
 }
 
-/// Seconds per step through the CLI: the difference of two runs over their extra steps.
-fn cli(bin: &Path, dir: &Path, w: &CliWorkload, cpu: bool) -> f64 {
+/// Seconds per step through the CLI: the difference of two runs over their extra steps; and
+/// the longer run's last epoch loss.
+fn cli(bin: &Path, dir: &Path, w: &CliWorkload, cpu: bool) -> (f64, f64) {
     let (e1, e2) = w.epochs;
-    let t1 = cli_run(bin, dir, w, e1, cpu);
-    let t2 = cli_run(bin, dir, w, e2, cpu);
-    (t2 - t1) / ((e2 - e1) * w.steps_per_epoch) as f64
+    let (t1, _) = cli_run(bin, dir, w, e1, cpu);
+    let (t2, loss) = cli_run(bin, dir, w, e2, cpu);
+    ((t2 - t1) / ((e2 - e1) * w.steps_per_epoch) as f64, loss)
 }
 
-/// Seconds per step of the harness's library loop (median of its blocks).
-fn library(name: &str, cpu: bool) -> f64 {
-    let mut w = workloads::build(name, false);
-    let t = Instant::now();
-    (w.run)(w.warmup);
-    // Blocks last at least a quarter of a second: a thread's CPU time advances in scheduler
-    // ticks (4 ms here), so a tick is under 2% of one; and wall-clock blocks as short as the
-    // harness's own (5 ms of xor) would let the median pick blocks that nothing interrupted,
-    // while the CLI's figure spans whole runs of a second and more, interruptions included.
-    let warm = t.elapsed().as_secs_f64() / w.warmup.max(1) as f64;
-    let steps = w.steps.max((0.25 / warm.max(1e-9)) as usize);
-    let per_step: Vec<f64> = (0..w.repeats)
-        .map(|_| {
-            let (t, c) = (Instant::now(), cpu_seconds());
-            (w.run)(steps);
-            let spent = if cpu {
-                cpu_seconds() - c
-            } else {
-                t.elapsed().as_secs_f64()
-            };
-            spent / steps as f64
-        })
-        .collect();
-    median(per_step)
+/// Seconds per step of the harness's library loop over the steps the CLI's figure covers:
+/// the first `e1` epochs' steps untimed, then the next `e2 - e1` epochs' steps in one block;
+/// and the last step's loss.
+fn library(name: &str, w: &CliWorkload, cpu: bool) -> (f64, f32) {
+    let mut lib = workloads::build(name, false);
+    let (e1, e2) = w.epochs;
+    (lib.run)(e1 * w.steps_per_epoch);
+    let steps = (e2 - e1) * w.steps_per_epoch;
+    let (t, c) = (Instant::now(), cpu_seconds());
+    let loss = (lib.run)(steps);
+    let spent = if cpu {
+        cpu_seconds() - c
+    } else {
+        t.elapsed().as_secs_f64()
+    };
+    (spent / steps as f64, loss)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -252,10 +258,17 @@ fn main() {
         write_data(name, &dir);
         let (mut libs, mut clis) = (Vec::new(), Vec::new());
         for round in 1..=rounds {
-            let l = library(name, cpu);
-            let c = cli(&bin, &dir, &w, cpu);
+            let (l, lib_loss) = library(name, &w, cpu);
+            let (c, cli_loss) = cli(&bin, &dir, &w, cpu);
+            // With one step an epoch, the command's last epoch loss is its last step's: the
+            // two trained the same model on the same data exactly when it is the library's.
+            let same = match w.steps_per_epoch {
+                1 if cli_loss == lib_loss as f64 => ", the same losses",
+                1 => ", NOT the same training: the losses differ",
+                _ => "",
+            };
             println!(
-                "{name} round {round}: library {}/step, cli {}/step ({:+.1}%)",
+                "{name} round {round}: library {}/step, cli {}/step ({:+.1}%){same}",
                 fmt_time(l),
                 fmt_time(c),
                 100.0 * (c / l - 1.0)

@@ -4,6 +4,7 @@
 # (`bench_side_by_side --child W --repeats R`, 1000 steps a repeat) and `backprop train` on the
 # same model, loss, optimizer and data (as `examples/cli_overhead.rs` configures it), each as the
 # difference of two runs over the difference of their steps, so setup and the report cancel out.
+# The harness here runs on the system allocator and the command on mimalloc (cli/src/main.rs).
 #
 #   cargo build --release --workspace --examples && scripts/cli_overhead_instructions.sh
 #
@@ -27,7 +28,8 @@ for w in xor advanced; do
     config=$xor
     [ "$w" = advanced ] && config=$advanced
     for e in 2000 5000; do
-        printf "seed = 0\n[data]\ntrain = \"xor\"\n${config}epochs = $e\n" >"$work/$w-$e.toml"
+        # Unstandardised, as the harness's data: both train the same model to the same losses.
+        printf "seed = 0\n[data]\ntrain = \"xor\"\nstandardize = false\n${config}epochs = $e\n" >"$work/$w-$e.toml"
     done
     # Without the report: its curves hold every epoch of a short run but a thinned sample of a
     # long one (2000 points here, 1250 for 5000 epochs), so it would cost the shorter run more

@@ -152,7 +152,6 @@ impl MetricsLog {
             path: path.clone(),
             file,
             text: String::new(),
-            fields: Vec::with_capacity(16),
             lr: (f64::NAN, String::new()),
             device: device.to_string(),
             history,
@@ -325,8 +324,6 @@ struct Lines {
     file: File,
     /// A batch's lines (reused: a batch is one write, and formatting allocates nothing).
     text: String,
-    /// The fields of the epoch being written (reused).
-    fields: Vec<(&'static str, f64)>,
     /// The learning rate last written and its text (it seldom changes between epochs).
     lr: (f64, String),
     /// Where the run trains, on every line.
@@ -369,11 +366,8 @@ impl Lines {
         self.text.clear();
         for values in batch.values.chunks_exact(width) {
             self.push_line(&batch.keys, values);
-            self.fields.clear();
-            self.fields
-                .extend(batch.keys.iter().copied().zip(values.iter().copied()));
-            self.history.push(&self.fields);
         }
+        self.history.push_rows(&batch.keys, &batch.values);
         self.file
             .write_all(self.text.as_bytes())
             .with_context(|| format!("writing {}", self.path.display()))

@@ -34,7 +34,29 @@ fn vector_norm(values: &[f32], p: f64) -> f32 {
 /// `Σ v²` in `f64`. Each square of an `f32` is exact in `f64`, and eight independent partial
 /// sums let the loop vectorize (a single running sum is one long dependency chain); the result
 /// differs from a sequential sum only far below `f32` resolution.
+///
+/// Beyond [`PARALLEL_ELEMENTS`](crate::runtime::PARALLEL_ELEMENTS) values, the slice is cut into
+/// pieces of that length, summed on the thread pool and added in order: the pieces depend on
+/// the length alone, so the result is the same bits at any thread count.
 pub(crate) fn sum_of_squares(values: &[f32]) -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let piece = crate::runtime::PARALLEL_ELEMENTS;
+    if values.len() <= piece {
+        return sum_of_squares_serial(values);
+    }
+    let pieces: Vec<&[f32]> = values.chunks(piece).collect();
+    let sums: Vec<AtomicU64> = pieces.iter().map(|_| AtomicU64::new(0)).collect();
+    crate::runtime::for_each_part(pieces.len(), crate::get_num_threads(), |i| {
+        let s = sum_of_squares_serial(pieces[i]);
+        sums[i].store(s.to_bits(), Ordering::Relaxed);
+    });
+    sums.iter()
+        .map(|s| f64::from_bits(s.load(Ordering::Relaxed)))
+        .sum()
+}
+
+/// [`sum_of_squares`] on the calling thread.
+fn sum_of_squares_serial(values: &[f32]) -> f64 {
     let mut acc = [0f64; 8];
     let chunks = values.chunks_exact(8);
     let rest = chunks.remainder();
@@ -291,6 +313,22 @@ mod tests {
         let want = [0.006006184, -0.018018551, 0.024024736, 0.003003092, 0.036037102, -0.009009276,
                     0.012012368, -0.024024736, 0.0012012369, 0.048049472];
         check(0.5, 124.87129211425781, &want);
+    }
+
+    #[test]
+    fn a_long_sum_of_squares_adds_fixed_pieces_in_order() {
+        let piece = crate::runtime::PARALLEL_ELEMENTS;
+        let n = 5 * piece + 77;
+        let values: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
+        // The pieces are cut by length alone, so these are the bits at any thread count.
+        let in_order: f64 = values.chunks(piece).map(sum_of_squares_serial).sum();
+        assert_eq!(sum_of_squares(&values).to_bits(), in_order.to_bits());
+        let plain: f64 = values.iter().map(|&v| v as f64 * v as f64).sum();
+        assert!((sum_of_squares(&values) - plain).abs() <= 1e-12 * plain);
+        // Up to one piece, one pass on the calling thread.
+        let short = &values[..piece];
+        assert_eq!(sum_of_squares(short), sum_of_squares_serial(short));
+        assert_eq!(sum_of_squares(&[]), 0.0);
     }
 
     #[test]

@@ -269,7 +269,12 @@ impl Tensor {
             a.shape(),
             a.len()
         );
-        a.to_host_vec()[0]
+        // Read in place on the CPU: a training loop calls this every step.
+        if a.device().is_cuda() {
+            a.to_host_vec()[0]
+        } else {
+            a.data()[0]
+        }
     }
 
     /// Whether gradients are recorded for this tensor.

@@ -84,11 +84,61 @@ impl MetricsHistory {
                 Some(k) if k == key => i,
                 _ => self.column(key),
             };
-            self.last[at] = value;
-            if !value.is_nan() {
-                self.totals[at] += value;
-            }
+            self.set(at, value);
         }
+        self.end_epoch();
+    }
+
+    /// Records one epoch per row of `values`, rows of `keys.len()` numbers in the order of
+    /// `keys`: the same as [`push`](MetricsHistory::push)ing each row with those keys, with the
+    /// keys looked up once.
+    ///
+    /// # Panics
+    /// Panics if `values` is not whole rows.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::viz::MetricsHistory;
+    ///
+    /// let mut h = MetricsHistory::new();
+    /// h.push_rows(&["epoch", "loss"], &[1.0, 0.5, 2.0, 0.25]);
+    /// assert_eq!(h.epochs(), 2);
+    /// assert_eq!(h.series("loss").unwrap(), [0.5, 0.25]);
+    /// ```
+    pub fn push_rows(&mut self, keys: &[&str], values: &[f64]) {
+        if keys.is_empty() {
+            assert!(
+                values.is_empty(),
+                "MetricsHistory::push_rows: values without keys"
+            );
+            return;
+        }
+        assert!(
+            values.len().is_multiple_of(keys.len()),
+            "MetricsHistory::push_rows: {} values are not rows of {} keys",
+            values.len(),
+            keys.len()
+        );
+        let columns: Vec<usize> = keys.iter().map(|k| self.column(k)).collect();
+        for row in values.chunks_exact(keys.len()) {
+            self.last.iter_mut().for_each(|v| *v = f64::NAN);
+            for (&at, &value) in columns.iter().zip(row) {
+                self.set(at, value);
+            }
+            self.end_epoch();
+        }
+    }
+
+    /// Sets column `at` of the epoch being recorded.
+    fn set(&mut self, at: usize, value: f64) {
+        self.last[at] = value;
+        if !value.is_nan() {
+            self.totals[at] += value;
+        }
+    }
+
+    /// Counts the epoch in `last` and keeps it if the stride says so, thinning a full history.
+    fn end_epoch(&mut self) {
         self.epochs += 1;
         if (self.epochs - 1).is_multiple_of(self.stride) {
             if self.n_rows == self.capacity {
@@ -234,6 +284,46 @@ mod tests {
         assert!(gaps.iter().all(|&g| g == h.stride() as f64), "{gaps:?}");
         assert_eq!(h.total("time_s"), Some(1_000_003.0));
         assert_eq!(h.epochs(), 1_000_003);
+    }
+
+    #[test]
+    fn rows_record_as_their_epochs_pushed_one_by_one() {
+        let (mut one_by_one, mut in_rows) = (
+            MetricsHistory::with_capacity(8),
+            MetricsHistory::with_capacity(8),
+        );
+        one_by_one.push(&[("epoch", 0.0), ("lr", 1.0)]);
+        in_rows.push(&[("epoch", 0.0), ("lr", 1.0)]);
+        let keys = ["epoch", "loss", "val_loss"];
+        for batch in 0..7 {
+            let mut values = Vec::new();
+            for e in batch * 10 + 1..=batch * 10 + 10 {
+                let val = if e % 3 == 0 { f64::NAN } else { e as f64 / 7.0 };
+                let row = [e as f64, 1.0 / e as f64, val];
+                one_by_one.push(&keys.iter().copied().zip(row).collect::<Vec<_>>());
+                values.extend(row);
+            }
+            in_rows.push_rows(&keys, &values);
+        }
+        assert_eq!(in_rows.epochs(), 71);
+        assert_eq!(in_rows.stride(), one_by_one.stride());
+        for key in ["epoch", "loss", "val_loss", "lr"] {
+            let (a, b) = (
+                one_by_one.series(key).unwrap(),
+                in_rows.series(key).unwrap(),
+            );
+            let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+            assert_eq!(bits(a), bits(b), "{key}");
+            assert_eq!(one_by_one.total(key), in_rows.total(key), "{key}");
+        }
+        // The key the rows lack reads NaN in them, as in a push without it.
+        assert!(in_rows.last("lr").unwrap().is_nan());
+    }
+
+    #[test]
+    #[should_panic(expected = "5 values are not rows of 2 keys")]
+    fn rows_must_be_whole() {
+        MetricsHistory::new().push_rows(&["epoch", "loss"], &[1.0, 2.0, 3.0, 4.0, 5.0]);
     }
 
     #[test]
