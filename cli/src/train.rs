@@ -340,7 +340,8 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             "A binary classifier: one output, a logit; a row is class 1 when sigmoid(output) > {t} (decision_threshold)."
         ));
     }
-    let record_every = (loader.len() / 5).max(1);
+    let steps_per_epoch = loader.len();
+    let record_every = (steps_per_epoch / 5).max(1);
     let stop = || signals::requested().is_some();
     // An epoch's time_s runs from the end of the one before (or from here) to its own end: one
     // clock reading an epoch. Writing a checkpoint is not counted.
@@ -353,7 +354,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
         // draw the epoch's batch order again on --resume (without shuffling it stays as it is).
         let epoch_start = config.train.shuffle.then(|| shuffle_rng.clone());
         let mut hooks = StepHooks {
-            on_step: &mut |i, l| progress.step(i, loader.len(), l),
+            on_step: &mut |i, l| progress.step(i, steps_per_epoch, l),
             after_backward: &mut |i, m| {
                 if i % record_every == 0 {
                     monitor.record(epoch, m)
@@ -386,7 +387,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
                 );
                 save_checkpoint(&ck, &dir, &mut log, &mut created)?;
                 let signal = signals::requested().unwrap_or(signal_hook::consts::SIGINT);
-                let at = position(epoch - 1, at.steps, loader.len());
+                let at = position(epoch - 1, at.steps, steps_per_epoch);
                 return stopped(&config, dir, signal, at, &mut progress, &mut created);
             }
         };
@@ -445,7 +446,7 @@ pub fn run(args: &TrainArgs) -> Result<Outcome> {
             mark = Instant::now();
         }
         if let Some(signal) = interrupted {
-            let at = position(epoch, 0, loader.len());
+            let at = position(epoch, 0, steps_per_epoch);
             return stopped(&config, dir, signal, at, &mut progress, &mut created);
         }
         if stop_early {

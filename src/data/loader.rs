@@ -186,7 +186,12 @@ fn row_range(a: &Array, start: usize, end: usize) -> Array {
     let width: usize = a.shape()[1..].iter().product();
     let mut shape = a.shape().to_vec();
     shape[0] = end - start;
-    Array::new(&shape, a.data()[start * width..end * width].to_vec())
+    // As `gather_rows`: a recycled buffer when there is one, so that a large batch does not
+    // fault in fresh pages at every step.
+    let mut out = Array::for_overwrite(&shape);
+    out.data_mut()
+        .copy_from_slice(&a.data()[start * width..end * width]);
+    out
 }
 
 impl Iterator for Batches<'_> {
