@@ -254,8 +254,14 @@ fn encode(
         }
         header.push('}');
     }
+    // The header first (each tensor's offsets follow from the sizes), then one buffer of
+    // exactly the file's size: the values are copied once, with no growing intermediate.
+    let bytes_of = |t: &StateTensor| match &t.data {
+        StateData::F32(v) => v.len() * 4,
+        StateData::I64(v) => v.len() * 8,
+        StateData::F64(v) => v.len() * 8,
+    };
     let mut offset = 0usize;
-    let mut data: Vec<u8> = Vec::new();
     for (i, (name, t)) in entries.iter().enumerate() {
         if i > 0 || metadata.is_some() {
             header.push(',');
@@ -265,33 +271,35 @@ fn encode(
             StateData::I64(_) => "I64",
             StateData::F64(_) => "F64",
         };
-        match &t.data {
-            StateData::F32(v) => v
-                .iter()
-                .for_each(|x| data.extend_from_slice(&x.to_le_bytes())),
-            StateData::I64(v) => v
-                .iter()
-                .for_each(|x| data.extend_from_slice(&x.to_le_bytes())),
-            StateData::F64(v) => v
-                .iter()
-                .for_each(|x| data.extend_from_slice(&x.to_le_bytes())),
-        }
+        let end = offset + bytes_of(t);
         let shape: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
         json_string(name, &mut header);
         header.push_str(&format!(
-            ":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
+            ":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
             shape.join(","),
-            data.len()
         ));
-        offset = data.len();
+        offset = end;
     }
     header.push('}');
     let mut header = header.into_bytes();
     header.resize(header.len().next_multiple_of(8), b' ');
-    let mut out = Vec::with_capacity(8 + header.len() + data.len());
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(&header);
-    out.extend_from_slice(&data);
+    for (_, t) in &entries {
+        match &t.data {
+            StateData::F32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            StateData::I64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            StateData::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        }
+    }
+    debug_assert_eq!(out.len(), out.capacity());
     Ok(out)
 }
 
