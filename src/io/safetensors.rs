@@ -299,7 +299,7 @@ fn encode(
                 .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         }
     }
-    debug_assert_eq!(out.len(), out.capacity());
+    debug_assert_eq!(out.len(), 8 + header.len() + offset);
     Ok(out)
 }
 
