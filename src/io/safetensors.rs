@@ -254,24 +254,20 @@ fn encode(
         }
         header.push('}');
     }
-    // The header first (each tensor's offsets follow from the sizes), then one buffer of
-    // exactly the file's size: the values are copied once, with no growing intermediate.
-    let bytes_of = |t: &StateTensor| match &t.data {
-        StateData::F32(v) => v.len() * 4,
-        StateData::I64(v) => v.len() * 8,
-        StateData::F64(v) => v.len() * 8,
-    };
+    // The header first (each tensor's offsets follow from its shape, checked above), then one
+    // buffer of exactly the file's size: the values are copied once, with no growing
+    // intermediate.
     let mut offset = 0usize;
     for (i, (name, t)) in entries.iter().enumerate() {
         if i > 0 || metadata.is_some() {
             header.push(',');
         }
-        let dtype = match t.data {
-            StateData::F32(_) => "F32",
-            StateData::I64(_) => "I64",
-            StateData::F64(_) => "F64",
+        let (dtype, bytes) = match t.data {
+            StateData::F32(_) => ("F32", 4),
+            StateData::I64(_) => ("I64", 8),
+            StateData::F64(_) => ("F64", 8),
         };
-        let end = offset + bytes_of(t);
+        let end = offset + bytes * t.shape.iter().product::<usize>();
         let shape: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
         json_string(name, &mut header);
         header.push_str(&format!(
